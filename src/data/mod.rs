@@ -1,0 +1,68 @@
+//! Datasets as the engine wants them: features stored d×n (one sample per column), so the
+//! network's products `w·X` go straight to BLAS without a transpose or a copy.
+//!
+//! A dataset is loaded once per sweep and shared read-only (behind an `Arc`) by every run.
+
+pub mod synthetic;
+
+use ndarray::{s, Array2, ArrayView2};
+
+/// One labelled split of a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Features, d×n: one sample per column.
+    pub x: Array2<f64>,
+    /// Class index of each column of `x`, in `0..n_classes`.
+    pub labels: Vec<u8>,
+}
+
+impl Split {
+    /// Builds a split from features stored d×n and one label per column.
+    ///
+    /// # Panics
+    /// If the number of labels differs from the number of columns: loaders check that
+    /// (and say which file is wrong) before they get here.
+    pub fn new(x: Array2<f64>, labels: Vec<u8>) -> Self {
+        assert_eq!(x.ncols(), labels.len(), "one label per column");
+        Split { x, labels }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when the split holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Number of features per sample.
+    pub fn n_features(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// The first `n` samples as views, without a copy (the course's loaders take the first N).
+    pub fn head(&self, n: usize) -> (ArrayView2<'_, f64>, &[u8]) {
+        let n = n.min(self.len());
+        (self.x.slice(s![.., ..n]), &self.labels[..n])
+    }
+}
+
+/// A dataset ready for training: a training split, a test split, and how many classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Short name written to every result row ("circles", "mnist", ...).
+    pub name: String,
+    /// Number of classes, i.e. output neurons (one-hot targets).
+    pub n_classes: usize,
+    pub train: Split,
+    pub test: Split,
+}
+
+impl Dataset {
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.train.n_features()
+    }
+}

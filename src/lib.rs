@@ -1,0 +1,13 @@
+//! nnsweep: train grids of small fully connected sigmoid networks (the lecture's algorithm,
+//! kept exact) in parallel, and tabulate how they overfit.
+//!
+//! Data flow, in one direction: `config` (TOML) → `plan` (runs) → `runner` trains each run with
+//! `nn` on a shared `data::Dataset` → `results` (CSV rows) → `report` tables.
+//! The engine (`nn`) knows nothing of TOML, CSV or terminals.
+
+// Links the BLAS implementation that ndarray's `blas` feature calls into.
+#[cfg(feature = "openblas")]
+extern crate blas_src;
+
+pub mod data;
+pub mod results;
