@@ -9,5 +9,7 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod config;
 pub mod data;
+pub mod nn;
 pub mod results;
