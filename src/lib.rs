@@ -10,4 +10,5 @@
 extern crate blas_src;
 
 pub mod data;
+pub mod report;
 pub mod results;
