@@ -9,6 +9,8 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod config;
 pub mod data;
+pub mod nn;
 pub mod report;
 pub mod results;

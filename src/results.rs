@@ -91,15 +91,22 @@ impl ResultsWriter {
 }
 
 fn header_line() -> String {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(vec![]);
-    w.write_record(COLUMNS).expect("writing to a Vec cannot fail");
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(vec![]);
+    w.write_record(COLUMNS)
+        .expect("writing to a Vec cannot fail");
     String::from_utf8(w.into_inner().expect("in-memory")).expect("ASCII header")
 }
 
 fn record_line(record: &RunRecord) -> std::io::Result<String> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(vec![]);
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(vec![]);
     w.serialize(record).map_err(std::io::Error::other)?;
-    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 
