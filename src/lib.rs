@@ -14,5 +14,6 @@ pub mod config;
 pub mod data;
 pub mod nn;
 pub mod plan;
+pub mod report;
 pub mod results;
 pub mod runner;
