@@ -129,7 +129,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         out.display()
     );
 
-    let loaded = report::load(&[out.clone()], false)?;
+    let loaded = report::load(std::slice::from_ref(&out), false)?;
     let summary = report::summarize(&loaded.records, &[]);
     println!(
         "{}",
