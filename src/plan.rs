@@ -6,7 +6,7 @@
 //! rely on that).
 
 use crate::config::Config;
-use crate::nn::{flops_per_step, n_params, TrainSpec};
+use crate::nn::{flops_per_step, n_params, Engine, Precision, TrainSpec};
 
 /// One network to train: a point of the grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +47,8 @@ impl RunSpec {
             steps: self.steps,
             seed: self.seed,
             log_every,
+            engine: Engine::Auto,
+            precision: Precision::F64,
         }
     }
 

@@ -6,6 +6,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::kernels;
+
 /// Weights and biases of every layer; layer `l` maps `sizes[l]` inputs to `sizes[l+1]` outputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
@@ -72,16 +74,22 @@ pub fn flops_per_step(sizes: &[usize], n: usize) -> f64 {
     2.0 * n as f64 * (2.0 * products + (products - first))
 }
 
-/// The logistic function.
-#[inline]
+/// The logistic function, with the `exp` training uses (see `kernels`).
 pub fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
+    kernels::sigmoid(z)
 }
 
-/// `z ← σ(z + b)`, with `b` added to every column.
-pub(crate) fn sigmoid_with_bias(z: &mut Array2<f64>, b: &Array1<f64>) {
-    for (mut row, &bias) in z.rows_mut().into_iter().zip(b) {
-        row.mapv_inplace(|v| sigmoid(v + bias));
+/// `z ← σ(z + b)`, with `b` added to every column: the same kernel as training, so a saved
+/// model predicts exactly what training measured.
+fn sigmoid_with_bias(z: &mut Array2<f64>, b: &Array1<f64>) {
+    let bias = b.as_slice().expect("biases are contiguous");
+    match z.as_slice_mut() {
+        Some(z) => kernels::activate(z, bias, None),
+        None => {
+            for (mut row, &bias) in z.rows_mut().into_iter().zip(b) {
+                row.mapv_inplace(|v| sigmoid(v + bias));
+            }
+        }
     }
 }
 

@@ -3,13 +3,78 @@
 //!
 //! Every buffer is allocated once per run in a [`Workspace`]; the step loop allocates nothing.
 //! Activations are stored, not pre-activations: σ'(z) = a(1 − a) needs only `a`.
+//!
+//! Two engines take the same steps. `Direct` keeps the first layer's weights `w1` (m×d).
+//! `Gram` uses that gradient descent only ever adds `δ·Xᵀ` to them: `w1(t) = c(t)·w1(0) + A(t)·Xᵀ`
+//! with A of size m×n and c the product of the L2 decays, so `w1·X = c·w1(0)·X + A·(XᵀX)`.
+//! With `w1(0)·X` and `G = XᵀX` computed once, the first layer costs one m×n×n product per step
+//! instead of two m×d×n ones: three times fewer FLOPs on MNIST-small (n = 500 < d = 784). The
+//! arithmetic is the same; only the rounding differs (tests hold the two engines to 1e-8).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Axis, CowArray, Ix2, Zip};
 
-use super::network::{sigmoid_with_bias, Network};
+use super::kernels::{activate, times_sigmoid_prime, Real};
+use super::network::{flops_per_step, Network};
+
+/// How the first layer is computed; see the module doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Whichever of the two takes fewer FLOPs over the run.
+    #[default]
+    Auto,
+    Direct,
+    Gram,
+}
+
+impl Engine {
+    /// The engine `Auto` stands for with these sizes, `n` training and `n_test` test samples.
+    pub fn resolve(self, sizes: &[usize], n: usize, n_test: usize, steps: usize) -> Engine {
+        match self {
+            Engine::Auto => {
+                let (d, m) = (sizes[0] as f64, sizes[1] as f64);
+                let (n, n_test, steps) = (n as f64, n_test as f64, steps as f64);
+                let direct = steps * 4.0 * m * n * d;
+                // Set-up: w1(0)·X and w1(0)·X_test per run, G and XᵀX_test (counted as if no
+                // other run shared them).
+                let setup = 2.0 * (m + n) * d * (n + n_test);
+                let gram = steps * 2.0 * m * n * n + setup;
+                if gram < direct {
+                    Engine::Gram
+                } else {
+                    Engine::Direct
+                }
+            }
+            engine => engine,
+        }
+    }
+}
+
+/// The floating-point type a run trains in. Models come out in f64 either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// The lecture's (NumPy's) precision.
+    #[default]
+    F64,
+    /// Twice the BLAS rate; accuracies within a point or two of f64's on the lecture's data.
+    F32,
+}
+
+/// FLOPs of one training step on `n` samples with a resolved engine: matrix products only,
+/// a multiply-add counted as two.
+pub fn step_flops(sizes: &[usize], n: usize, engine: Engine) -> f64 {
+    let direct = flops_per_step(sizes, n);
+    match engine {
+        Engine::Gram => {
+            let (d, m, n) = (sizes[0] as f64, sizes[1] as f64, n as f64);
+            direct - 4.0 * m * n * d + 2.0 * m * n * n
+        }
+        Engine::Auto | Engine::Direct => direct,
+    }
+}
 
 /// One training run's hyper-parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +89,8 @@ pub struct TrainSpec {
     pub seed: u64,
     /// Record a learning-curve point every this many steps (and at steps 0 and the last); 0: none.
     pub log_every: usize,
+    pub engine: Engine,
+    pub precision: Precision,
 }
 
 /// The samples a run trains and is tested on, one per column.
@@ -68,27 +135,201 @@ pub struct Outcome {
 #[error("run abandoned before it finished")]
 pub struct Abandoned;
 
+/// What runs on the same samples share, made by the first run that needs it: the samples in
+/// f32 for f32 runs, and the Gram engine's `G = XᵀX` and `XᵀX_test` (2·n²·d FLOPs, as much as
+/// 30 steps of an MNIST-small run, and 2 MB each). One per sweep: entries are found by the
+/// address and shape of the samples, which must outlive it (the lifetime says so).
+#[derive(Default)]
+pub struct SharedInputs<'a> {
+    f64: Mutex<Vec<(InputsKey, Arc<Inputs<'a, f64>>)>>,
+    f32: Mutex<Vec<(InputsKey, Arc<Inputs<'a, f32>>)>>,
+}
+
+impl SharedInputs<'_> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InputsKey([usize; 10]);
+
+impl InputsKey {
+    fn of(data: &TrainData<'_>) -> InputsKey {
+        let part = |v: &ArrayView2<'_, f64>| {
+            let s = v.strides();
+            [
+                v.as_ptr() as usize,
+                v.nrows(),
+                v.ncols(),
+                s[0] as usize,
+                s[1] as usize,
+            ]
+        };
+        let (a, b) = (part(&data.x), part(&data.test_x));
+        InputsKey([a[0], a[1], a[2], a[3], a[4], b[0], b[1], b[2], b[3], b[4]])
+    }
+}
+
+/// A run's samples in its precision (borrowed in f64), and their Gram products once asked for.
+struct Inputs<'a, T> {
+    x: CowArray<'a, T, Ix2>,
+    test_x: CowArray<'a, T, Ix2>,
+    /// `XᵀX` (n×n) and `XᵀX_test` (n×n_test).
+    gram: OnceLock<(Array2<T>, Array2<T>)>,
+}
+
+impl<T: Precise> Inputs<'_, T> {
+    fn gram(&self) -> &(Array2<T>, Array2<T>) {
+        self.gram.get_or_init(|| {
+            let n = self.x.ncols();
+            let mut g = Array2::zeros((n, n));
+            general_mat_mul(T::one(), &self.x.t(), &self.x, T::zero(), &mut g);
+            let mut h = Array2::zeros((n, self.test_x.ncols()));
+            general_mat_mul(T::one(), &self.x.t(), &self.test_x, T::zero(), &mut h);
+            (g, h)
+        })
+    }
+}
+
+/// The two precisions, with where their shared inputs live.
+trait Precise: Real {
+    fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, Self, Ix2>;
+    #[allow(clippy::type_complexity)]
+    fn slot<'c, 'a>(
+        shared: &'c SharedInputs<'a>,
+    ) -> &'c Mutex<Vec<(InputsKey, Arc<Inputs<'a, Self>>)>>;
+}
+
+impl Precise for f64 {
+    fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
+        CowArray::from(v)
+    }
+    fn slot<'c, 'a>(
+        shared: &'c SharedInputs<'a>,
+    ) -> &'c Mutex<Vec<(InputsKey, Arc<Inputs<'a, f64>>)>> {
+        &shared.f64
+    }
+}
+
+impl Precise for f32 {
+    fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, f32, Ix2> {
+        CowArray::from(v.mapv(|x| x as f32))
+    }
+    fn slot<'c, 'a>(
+        shared: &'c SharedInputs<'a>,
+    ) -> &'c Mutex<Vec<(InputsKey, Arc<Inputs<'a, f32>>)>> {
+        &shared.f32
+    }
+}
+
+fn shared_inputs<'a, T: Precise>(
+    shared: &SharedInputs<'a>,
+    data: &TrainData<'a>,
+) -> Arc<Inputs<'a, T>> {
+    let key = InputsKey::of(data);
+    let mut slot = T::slot(shared)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, inputs)) = slot.iter().find(|(k, _)| *k == key) {
+        return Arc::clone(inputs);
+    }
+    let inputs = Arc::new(Inputs {
+        x: T::cow(data.x),
+        test_x: T::cow(data.test_x),
+        gram: OnceLock::new(),
+    });
+    slot.push((key, Arc::clone(&inputs)));
+    inputs
+}
+
 /// Trains one network. Checks `abandon` after every step, so a shutdown is never kept waiting.
 pub fn train(
     spec: &TrainSpec,
     data: TrainData<'_>,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
+    train_shared(spec, data, &SharedInputs::new(), abandon)
+}
+
+/// [`train`], with the products of the samples shared with the other runs of a sweep.
+pub fn train_shared<'a>(
+    spec: &TrainSpec,
+    data: TrainData<'a>,
+    shared: &SharedInputs<'a>,
+    abandon: &AtomicBool,
+) -> Result<Outcome, Abandoned> {
+    train_with_final(spec, data, shared, abandon).map(|(outcome, _)| outcome)
+}
+
+/// The outcome, and the model after the last step (for comparing engines).
+fn train_with_final<'a>(
+    spec: &TrainSpec,
+    data: TrainData<'a>,
+    shared: &SharedInputs<'a>,
+    abandon: &AtomicBool,
+) -> Result<(Outcome, Network), Abandoned> {
+    match spec.precision {
+        Precision::F64 => train_in::<f64>(spec, data, shared, abandon),
+        Precision::F32 => train_in::<f32>(spec, data, shared, abandon),
+    }
+}
+
+fn train_in<'a, T: Precise>(
+    spec: &TrainSpec,
+    data: TrainData<'a>,
+    shared: &SharedInputs<'a>,
+    abandon: &AtomicBool,
+) -> Result<(Outcome, Network), Abandoned> {
     let n_classes = *spec.sizes.last().expect("at least two layers");
-    let mut net = Network::init(&spec.sizes, spec.seed);
+    let (n, n_test) = (data.x.ncols(), data.test_x.ncols());
+    let engine = spec.engine.resolve(&spec.sizes, n, n_test, spec.steps);
+    let inputs = shared_inputs::<T>(shared, &data);
+    let init = Network::init(&spec.sizes, spec.seed);
+    let mut net = Model::<T>::new(&init, engine, n);
+
+    // w1(0)·X and w1(0)·X_test for the Gram engine.
+    let projections = (engine == Engine::Gram).then(|| {
+        let w0 = init.weights[0].mapv(T::from_f64);
+        let mut p = Array2::zeros((w0.nrows(), n));
+        general_mat_mul(T::one(), &w0, &inputs.x, T::zero(), &mut p);
+        let mut q = Array2::zeros((w0.nrows(), n_test));
+        general_mat_mul(T::one(), &w0, &inputs.test_x, T::zero(), &mut q);
+        (p, q)
+    });
+    let (train_in, test_in) = match &projections {
+        None => (
+            FirstInput::Direct(inputs.x.view()),
+            FirstInput::Direct(inputs.test_x.view()),
+        ),
+        Some((p, q)) => {
+            let (g, h) = inputs.gram();
+            (
+                FirstInput::Gram {
+                    g: g.view(),
+                    p0: p.view(),
+                },
+                FirstInput::Gram {
+                    g: h.view(),
+                    p0: q.view(),
+                },
+            )
+        }
+    };
+
     let mut best = net.clone();
-    let mut work = Workspace::new(&spec.sizes, data.x.ncols());
-    let mut test_work = Workspace::new(&spec.sizes, data.test_x.ncols());
-    let test_accuracy = |net: &Network, test_work: &mut Workspace| {
-        test_work.forward(net, data.test_x);
+    let mut work = Workspace::new(&spec.sizes, n);
+    let mut test_work = Workspace::new(&spec.sizes, n_test);
+    let test_accuracy = |net: &Model<T>, test_work: &mut Workspace<T>| {
+        test_work.forward(net, test_in);
         test_work.evaluate(data.test_labels, n_classes).0
     };
 
-    work.forward(&net, data.x);
+    work.forward(&net, train_in);
     let (mut acc, mut cost) = work.evaluate(data.labels, n_classes);
     let (mut best_acc, mut best_step) = (acc, 0);
     let mut curve = Vec::new();
-    let mut record = |step: usize, acc: f64, cost: f64, net: &Network, tw: &mut Workspace| {
+    let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
         if spec.log_every > 0 && (step % spec.log_every == 0 || step == spec.steps) {
             curve.push(CurvePoint {
                 step,
@@ -106,8 +347,8 @@ pub fn train(
             return Err(Abandoned);
         }
         work.backpropagate(&net, data.labels);
-        work.update(&mut net, data.x, spec.eta, spec.l2);
-        work.forward(&net, data.x);
+        work.update(&mut net, train_in, spec.eta, spec.l2);
+        work.forward(&net, train_in);
         (acc, cost) = work.evaluate(data.labels, n_classes);
         if !cost.is_finite() {
             diverged = true;
@@ -116,7 +357,7 @@ pub fn train(
         if acc > best_acc {
             best_acc = acc;
             best_step = step;
-            best.clone_from(&net);
+            best.copy_from(&net);
         }
         record(step, acc, cost, &net, &mut test_work);
     }
@@ -127,7 +368,7 @@ pub fn train(
     } else {
         (acc, test_accuracy(&net, &mut test_work), cost)
     };
-    Ok(Outcome {
+    let outcome = Outcome {
         best_step,
         best_train_acc: best_acc,
         best_test_acc,
@@ -136,8 +377,9 @@ pub fn train(
         final_cost,
         diverged,
         curve,
-        best,
-    })
+        best: best.to_network(&init, data.x),
+    };
+    Ok((outcome, net.to_network(&init, data.x)))
 }
 
 /// The quadratic cost and its gradient with respect to every weight and bias, for checking
@@ -149,26 +391,120 @@ pub fn cost_and_gradient(
 ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
     let sizes = net.sizes();
     let mut work = Workspace::new(&sizes, x.ncols());
-    work.forward(net, x);
+    let model = Model::direct(net);
+    work.forward(&model, FirstInput::Direct(x));
     let (_, cost) = work.evaluate(labels, *sizes.last().unwrap());
-    work.backpropagate(net, labels);
+    work.backpropagate(&model, labels);
     let grad_w = (0..net.weights.len())
-        .map(|l| work.deltas[l].dot(&work.layer_input(x, l).t()))
+        .map(|l| {
+            let input = if l == 0 { x } else { work.acts[l - 1].view() };
+            work.deltas[l].dot(&input.t())
+        })
         .collect();
     let grad_b = work.deltas.iter().map(|d| d.sum_axis(Axis(1))).collect();
     (cost, grad_w, grad_b)
 }
 
-/// Buffers for one network on one set of samples: the activations and deltas of every layer.
-struct Workspace {
-    /// `acts[l]` is the output of layer `l` (`sizes[l+1] × n`).
-    acts: Vec<Array2<f64>>,
-    /// `deltas[l]` is ∂C/∂z of layer `l`, same shape as `acts[l]`.
-    deltas: Vec<Array2<f64>>,
+/// A network as the engines train it, in precision `T`.
+#[derive(Debug, Clone)]
+struct Model<T> {
+    /// Direct engine: the first layer's weights. Gram engine: A (m×n), with w1 = c·w1(0) + A·Xᵀ.
+    first: Array2<T>,
+    /// The Gram engine's c: the product of the L2 decays so far.
+    c: T,
+    /// Weights of the layers after the first.
+    rest: Vec<Array2<T>>,
+    biases: Vec<Array1<T>>,
+    /// Direct or Gram (never Auto).
+    engine: Engine,
 }
 
-impl Workspace {
-    fn new(sizes: &[usize], n: usize) -> Workspace {
+impl<T: Real> Model<T> {
+    fn new(init: &Network, engine: Engine, n: usize) -> Model<T> {
+        let mut model = Model::direct(init);
+        if engine == Engine::Gram {
+            model.first = Array2::zeros((init.weights[0].nrows(), n));
+            model.engine = Engine::Gram;
+        }
+        model
+    }
+
+    fn direct(net: &Network) -> Model<T> {
+        Model {
+            first: net.weights[0].mapv(T::from_f64),
+            c: T::one(),
+            rest: net.weights[1..]
+                .iter()
+                .map(|w| w.mapv(T::from_f64))
+                .collect(),
+            biases: net.biases.iter().map(|b| b.mapv(T::from_f64)).collect(),
+            engine: Engine::Direct,
+        }
+    }
+
+    /// `self ← other` without allocating (shapes are equal).
+    fn copy_from(&mut self, other: &Model<T>) {
+        self.first.assign(&other.first);
+        self.c = other.c;
+        for (a, b) in self.rest.iter_mut().zip(&other.rest) {
+            a.assign(b);
+        }
+        for (a, b) in self.biases.iter_mut().zip(&other.biases) {
+            a.assign(b);
+        }
+    }
+
+    /// The f64 network this model stands for; the Gram engine's w1 is `c·w1(0) + A·Xᵀ`.
+    fn to_network(&self, init: &Network, x: ArrayView2<'_, f64>) -> Network {
+        let first = match self.engine {
+            Engine::Gram => {
+                let mut w1 = init.weights[0].clone();
+                let a = self.first.mapv(T::to_f64);
+                general_mat_mul(1.0, &a, &x.t(), self.c.to_f64(), &mut w1);
+                w1
+            }
+            Engine::Auto | Engine::Direct => self.first.mapv(T::to_f64),
+        };
+        let mut weights = vec![first];
+        weights.extend(self.rest.iter().map(|w| w.mapv(T::to_f64)));
+        Network {
+            weights,
+            biases: self.biases.iter().map(|b| b.mapv(T::to_f64)).collect(),
+        }
+    }
+}
+
+/// Where the first layer's products come from.
+#[derive(Debug, Clone, Copy)]
+enum FirstInput<'v, T> {
+    /// The samples, d×n.
+    Direct(ArrayView2<'v, T>),
+    /// `g`: Xᵀ·samples (n_train×n); `p0`: w1(0)·samples (m×n).
+    Gram {
+        g: ArrayView2<'v, T>,
+        p0: ArrayView2<'v, T>,
+    },
+}
+
+/// Buffers for one network on one set of samples: the activations and deltas of every layer.
+struct Workspace<T> {
+    /// `acts[l]` is the output of layer `l` (`sizes[l+1] × n`).
+    acts: Vec<Array2<T>>,
+    /// `deltas[l]` is ∂C/∂z of layer `l`, same shape as `acts[l]`.
+    deltas: Vec<Array2<T>>,
+}
+
+/// A workspace buffer as one slice (they are allocated in standard layout).
+fn flat<T>(a: &Array2<T>) -> &[T] {
+    a.as_slice().expect("workspace buffers are contiguous")
+}
+
+fn flat_mut<T>(a: &mut Array2<T>) -> &mut [T] {
+    a.as_slice_mut().expect("workspace buffers are contiguous")
+}
+
+impl<T: Real> Workspace<T> {
+    fn new(sizes: &[usize], n: usize) -> Workspace<T> {
         let shapes = || sizes[1..].iter().map(|&m| Array2::zeros((m, n)));
         Workspace {
             acts: shapes().collect(),
@@ -176,21 +512,34 @@ impl Workspace {
         }
     }
 
-    /// The input of layer `l`: the samples for the first layer, else the previous activations.
-    fn layer_input<'a>(&'a self, x: ArrayView2<'a, f64>, l: usize) -> ArrayView2<'a, f64> {
-        if l == 0 {
-            x
-        } else {
-            self.acts[l - 1].view()
+    fn forward(&mut self, net: &Model<T>, input: FirstInput<'_, T>) {
+        let bias0 = net.biases[0].as_slice().expect("contiguous");
+        let z0 = &mut self.acts[0];
+        match input {
+            FirstInput::Direct(x) => {
+                general_mat_mul(T::one(), &net.first, &x, T::zero(), z0);
+                activate(flat_mut(z0), bias0, None);
+            }
+            FirstInput::Gram { g, p0 } => {
+                general_mat_mul(T::one(), &net.first, &g, T::zero(), z0);
+                let p0 = p0.to_slice().expect("projections are contiguous");
+                activate(flat_mut(z0), bias0, Some((net.c, p0)));
+            }
         }
-    }
-
-    fn forward(&mut self, net: &Network, x: ArrayView2<'_, f64>) {
-        for l in 0..net.weights.len() {
+        for l in 1..self.acts.len() {
             let (before, rest) = self.acts.split_at_mut(l);
-            let input = if l == 0 { x } else { before[l - 1].view() };
-            general_mat_mul(1.0, &net.weights[l], &input, 0.0, &mut rest[0]);
-            sigmoid_with_bias(&mut rest[0], &net.biases[l]);
+            general_mat_mul(
+                T::one(),
+                &net.rest[l - 1],
+                &before[l - 1],
+                T::zero(),
+                &mut rest[0],
+            );
+            activate(
+                flat_mut(&mut rest[0]),
+                net.biases[l].as_slice().expect("contiguous"),
+                None,
+            );
         }
     }
 
@@ -208,7 +557,8 @@ impl Workspace {
                     predicted = i;
                 }
                 let y = f64::from(u8::from(usize::from(label) == i));
-                cost += (a - y) * (a - y);
+                let e = a.to_f64() - y;
+                cost += e * e;
             }
             correct += usize::from(predicted == usize::from(label));
         }
@@ -216,43 +566,72 @@ impl Workspace {
     }
 
     /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a).
-    fn backpropagate(&mut self, net: &Network, labels: &[u8]) {
+    fn backpropagate(&mut self, net: &Model<T>, labels: &[u8]) {
         let last = self.acts.len() - 1;
-        Zip::indexed(&mut self.deltas[last])
-            .and(&self.acts[last])
-            .for_each(|(i, j), delta, &a| {
-                let y = f64::from(u8::from(usize::from(labels[j]) == i));
-                *delta = (a - y) * a * (1.0 - a);
-            });
+        let cols = labels.len();
+        let out = flat(&self.acts[last]);
+        let delta = flat_mut(&mut self.deltas[last]);
+        for (i, (d_row, a_row)) in delta
+            .chunks_exact_mut(cols)
+            .zip(out.chunks_exact(cols))
+            .enumerate()
+        {
+            for ((d, &a), &label) in d_row.iter_mut().zip(a_row).zip(labels) {
+                let y = if usize::from(label) == i {
+                    T::one()
+                } else {
+                    T::zero()
+                };
+                *d = (a - y) * a * (T::one() - a);
+            }
+        }
         for l in (0..last).rev() {
             let (lower, upper) = self.deltas.split_at_mut(l + 1);
-            general_mat_mul(1.0, &net.weights[l + 1].t(), &upper[0], 0.0, &mut lower[l]);
-            Zip::from(&mut lower[l])
-                .and(&self.acts[l])
-                .for_each(|delta, &a| *delta *= a * (1.0 - a));
+            general_mat_mul(
+                T::one(),
+                &net.rest[l].t(),
+                &upper[0],
+                T::zero(),
+                &mut lower[l],
+            );
+            times_sigmoid_prime(flat_mut(&mut lower[l]), flat(&self.acts[l]));
         }
     }
 
     /// `w ← (1 − eta·l2)·w − eta·δ·inputᵀ` straight into the weights (BLAS's beta does the
-    /// decay, so no gradient buffer is needed), and `b ← b − eta·Σ_cols δ`.
+    /// decay, so no gradient buffer is needed), and `b ← b − eta·Σ_cols δ`. The Gram engine's
+    /// first layer: `A ← (1 − eta·l2)·A − eta·δ`, `c ← (1 − eta·l2)·c`.
     /// Runs after all deltas are computed, since they need the weights before the update.
-    fn update(&self, net: &mut Network, x: ArrayView2<'_, f64>, eta: f64, l2: f64) {
-        for l in 0..net.weights.len() {
-            let input = self.layer_input(x, l);
+    fn update(&self, net: &mut Model<T>, input: FirstInput<'_, T>, eta: f64, l2: f64) {
+        let decay = T::from_f64(1.0 - eta * l2);
+        let eta = T::from_f64(eta);
+        match input {
+            FirstInput::Direct(x) => {
+                general_mat_mul(-eta, &self.deltas[0], &x.t(), decay, &mut net.first);
+            }
+            FirstInput::Gram { .. } => {
+                Zip::from(&mut net.first)
+                    .and(&self.deltas[0])
+                    .for_each(|a, &d| *a = decay * *a - eta * d);
+                net.c = net.c * decay;
+            }
+        }
+        for l in 1..self.deltas.len() {
             general_mat_mul(
                 -eta,
                 &self.deltas[l],
-                &input.t(),
-                1.0 - eta * l2,
-                &mut net.weights[l],
+                &self.acts[l - 1].t(),
+                decay,
+                &mut net.rest[l - 1],
             );
-            for (b, row) in net.biases[l].iter_mut().zip(self.deltas[l].rows()) {
-                *b -= eta * row.sum();
+        }
+        for (b, delta) in net.biases.iter_mut().zip(&self.deltas) {
+            for (b, row) in b.iter_mut().zip(delta.rows()) {
+                *b = *b - eta * row.sum();
             }
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +710,8 @@ mod tests {
             steps,
             seed: 11,
             log_every: 0,
+            engine: Engine::Auto,
+            precision: Precision::F64,
         }
     }
 
@@ -355,10 +736,12 @@ mod tests {
             // With the improvement check removed from the picture: train one step, then compare
             // the final model, which after one step is what the best-copy logic may or may not keep.
             let mut work = Workspace::new(&[2, 4, 2], 9);
-            let mut net = start.clone();
-            work.forward(&net, x.view());
-            work.backpropagate(&net, &labels);
-            work.update(&mut net, x.view(), 0.05, l2);
+            let mut model = Model::<f64>::direct(&start);
+            let input = FirstInput::Direct(x.view());
+            work.forward(&model, input);
+            work.backpropagate(&model, &labels);
+            work.update(&mut model, input, 0.05, l2);
+            let net = model.to_network(&start, x.view());
             for l in 0..2 {
                 let diff = (&net.weights[l] - &expected.weights[l]).mapv(f64::abs);
                 assert!(diff.iter().all(|&d| d < 1e-14), "layer {l}, l2 {l2}");
@@ -449,5 +832,153 @@ mod tests {
             train(&spec(1_000_000, 0.0), data, &AtomicBool::new(true)),
             Err(Abandoned)
         );
+    }
+
+    /// Samples in [0, 1] labelled by a random linear rule: learnable, with more inputs than
+    /// samples when `d > n`, the regime the Gram engine is for.
+    fn linear_rule_data(d: usize, n: usize, classes: usize, seed: u64) -> (Array2<f64>, Vec<u8>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let u = Uniform::new(0.0, 1.0).unwrap();
+        let x = Array2::from_shape_simple_fn((d, n), || u.sample(&mut rng));
+        let mut rule = ChaCha8Rng::seed_from_u64(1000);
+        let r = Array2::from_shape_simple_fn((classes, d), || u.sample(&mut rule) - 0.5);
+        let labels = crate::nn::network::argmax_columns(r.dot(&x).view());
+        (x, labels)
+    }
+
+    fn relative(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+        (a - b).mapv(|v| v * v).sum().sqrt() / b.mapv(|v| v * v).sum().sqrt()
+    }
+
+    #[test]
+    fn both_engines_take_the_same_steps() {
+        let (x, labels) = linear_rule_data(40, 24, 3, 1);
+        let (tx, tl) = linear_rule_data(40, 10, 3, 2);
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            test_x: tx.view(),
+            test_labels: &tl,
+        };
+        assert_eq!(Engine::Auto.resolve(&[40, 8, 3], 24, 10, 100), Engine::Gram);
+        assert_eq!(
+            Engine::Auto.resolve(&[2, 8, 3], 24, 10, 100),
+            Engine::Direct
+        );
+        for l2 in [0.0, 0.5] {
+            let run = |engine| {
+                let s = TrainSpec {
+                    sizes: vec![40, 8, 3],
+                    eta: 0.05,
+                    l2,
+                    steps: 100,
+                    seed: 3,
+                    log_every: 0,
+                    engine,
+                    precision: Precision::F64,
+                };
+                train_with_final(&s, data, &SharedInputs::new(), &AtomicBool::new(false)).unwrap()
+            };
+            let (direct, direct_net) = run(Engine::Direct);
+            let (gram, gram_net) = run(Engine::Gram);
+            let start = Network::init(&[40, 8, 3], 3);
+            assert!(
+                relative(&direct_net.weights[0], &start.weights[0]) > 1e-3,
+                "it trained"
+            );
+            for l in 0..2 {
+                let w = relative(&gram_net.weights[l], &direct_net.weights[l]);
+                assert!(w < 1e-8, "l2 {l2}, layer {l}: weights differ by {w}");
+                let b = (&gram_net.biases[l] - &direct_net.biases[l])
+                    .mapv(f64::abs)
+                    .sum()
+                    / direct_net.biases[l].mapv(f64::abs).sum();
+                assert!(b < 1e-8, "l2 {l2}, layer {l}: biases differ by {b}");
+            }
+            assert_eq!(gram.best_train_acc, direct.best_train_acc);
+            assert_eq!(gram.final_test_acc, direct.final_test_acc);
+        }
+    }
+
+    fn full_run(engine: Engine, precision: Precision) -> Outcome {
+        let (x, labels) = linear_rule_data(150, 200, 4, 5);
+        let (tx, tl) = linear_rule_data(150, 100, 4, 6);
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            test_x: tx.view(),
+            test_labels: &tl,
+        };
+        let s = TrainSpec {
+            sizes: vec![150, 12, 4],
+            eta: 0.01,
+            l2: 0.0,
+            steps: 1500,
+            seed: 7,
+            log_every: 500,
+            engine,
+            precision,
+        };
+        train(&s, data, &AtomicBool::new(false)).unwrap()
+    }
+
+    #[test]
+    fn engines_and_precisions_agree_on_a_full_run() {
+        let direct = full_run(Engine::Direct, Precision::F64);
+        let gram = full_run(Engine::Gram, Precision::F64);
+        let gram32 = full_run(Engine::Auto, Precision::F32);
+        let direct32 = full_run(Engine::Direct, Precision::F32);
+        assert!(
+            direct.best_train_acc > 0.6,
+            "it learns: {}",
+            direct.best_train_acc
+        );
+        for (name, out, points) in [
+            ("gram", &gram, 1.0),
+            ("gram f32", &gram32, 2.0),
+            ("direct f32", &direct32, 2.0),
+        ] {
+            for (a, b) in [
+                (out.best_train_acc, direct.best_train_acc),
+                (out.best_test_acc, direct.best_test_acc),
+                (out.final_train_acc, direct.final_train_acc),
+                (out.final_test_acc, direct.final_test_acc),
+            ] {
+                assert!((a - b).abs() * 100.0 <= points, "{name}: {a} vs {b}");
+            }
+        }
+        assert_eq!(gram.curve.len(), direct.curve.len());
+    }
+
+    #[test]
+    fn sharing_the_inputs_changes_no_number() {
+        let (x, labels) = linear_rule_data(30, 20, 3, 8);
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            test_x: x.view(),
+            test_labels: &labels,
+        };
+        let shared = SharedInputs::new();
+        for precision in [Precision::F64, Precision::F32] {
+            let s = TrainSpec {
+                sizes: vec![30, 5, 3],
+                eta: 0.1,
+                l2: 0.0,
+                steps: 50,
+                seed: 1,
+                log_every: 10,
+                engine: Engine::Gram,
+                precision,
+            };
+            let never = AtomicBool::new(false);
+            let alone = train(&s, data, &never).unwrap();
+            let first = train_shared(&s, data, &shared, &never).unwrap();
+            let again = train_shared(&s, data, &shared, &never).unwrap();
+            assert_eq!(alone, first);
+            assert_eq!(alone, again);
+        }
+        assert_eq!(shared.f64.lock().unwrap().len(), 1);
+        assert_eq!(shared.f32.lock().unwrap().len(), 1);
     }
 }
