@@ -100,7 +100,7 @@ def train_run(data, hidden, eta, steps, seed):
     onehot = np.eye(n_classes)[:, y]
     net = Network([x.shape[0], hidden, n_classes], seed)
     best, best_acc, best_step = net.copy(), -1.0, 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for step in range(steps + 1):
         # One forward pass per step: the accuracy of the model after `step` updates, and the
         # activations its update needs.
@@ -110,9 +110,10 @@ def train_run(data, hidden, eta, steps, seed):
             best, best_acc, best_step = net.copy(), acc, step  # a real copy, not an alias
         if step < steps:
             net.backprop_update(activations, onehot, eta)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "steps": steps,
         "best_train_acc": float(best_acc),
         "best_step": best_step,
