@@ -382,6 +382,60 @@ fn train_in<'a, T: Precise>(
     Ok((outcome, net.to_network(&init, data.x)))
 }
 
+/// One training step (backward, update, forward, accuracy) of a network on `x`, as a closure
+/// for `benches/step.rs` to time; not part of the API.
+#[doc(hidden)]
+pub fn step_for_bench(spec: &TrainSpec, x: &Array2<f64>, labels: &[u8]) -> Box<dyn FnMut() -> f64> {
+    match spec.precision {
+        Precision::F64 => step_closure::<f64>(spec, x, labels),
+        Precision::F32 => step_closure::<f32>(spec, x, labels),
+    }
+}
+
+fn first_input<'v, T>(
+    x: &'v Array2<T>,
+    gram: &'v Option<(Array2<T>, Array2<T>)>,
+) -> FirstInput<'v, T> {
+    match gram {
+        None => FirstInput::Direct(x.view()),
+        Some((g, p)) => FirstInput::Gram {
+            g: g.view(),
+            p0: p.view(),
+        },
+    }
+}
+
+fn step_closure<T: Precise + 'static>(
+    spec: &TrainSpec,
+    x: &Array2<f64>,
+    labels: &[u8],
+) -> Box<dyn FnMut() -> f64> {
+    let n = x.ncols();
+    let engine = spec.engine.resolve(&spec.sizes, n, n, spec.steps);
+    let x = x.mapv(T::from_f64);
+    let labels = labels.to_vec();
+    let init = Network::init(&spec.sizes, spec.seed);
+    let mut net = Model::<T>::new(&init, engine, n);
+    let gram = (engine == Engine::Gram).then(|| {
+        let mut g = Array2::zeros((n, n));
+        general_mat_mul(T::one(), &x.t(), &x, T::zero(), &mut g);
+        let w0 = init.weights[0].mapv(T::from_f64);
+        let mut p = Array2::zeros((w0.nrows(), n));
+        general_mat_mul(T::one(), &w0, &x, T::zero(), &mut p);
+        (g, p)
+    });
+    let mut work = Workspace::new(&spec.sizes, n);
+    let (eta, l2, classes) = (spec.eta, spec.l2, *spec.sizes.last().unwrap());
+    work.forward(&net, first_input(&x, &gram));
+    Box::new(move || {
+        let input = first_input(&x, &gram);
+        work.backpropagate(&net, &labels);
+        work.update(&mut net, input, eta, l2);
+        work.forward(&net, input);
+        work.evaluate(&labels, classes).1
+    })
+}
+
 /// The quadratic cost and its gradient with respect to every weight and bias, for checking
 /// backpropagation against finite differences (and for anyone who wants the gradient itself).
 pub fn cost_and_gradient(
