@@ -17,3 +17,4 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod signals;
