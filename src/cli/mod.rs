@@ -2,6 +2,7 @@
 
 mod plan;
 mod progress;
+mod report;
 mod run;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a sweep file and list its runs (parameters, sizes, FLOPs) without training.
     Plan(plan::PlanArgs),
+    /// Tables of one or several results files (the shards of a sweep), each run counted once.
+    Report(report::ReportArgs),
 }
 
 /// The config path argument shared by the subcommands.
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Plan(args) => plan::plan(args),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(code) => code,
