@@ -16,10 +16,18 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// The input is wrong: a config, a data or results file, or the arguments.
     pub const BAD_INPUT: u8 = 2;
+    /// Stopped by SIGTERM, SIGINT or SIGUSR1 before every run was done; rows of finished runs
+    /// are on disk and the same command resumes.
+    pub const INTERRUPTED: u8 = 3;
 }
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 done; 1 failure (I/O, ...); 2 bad input (config, data or results file, arguments).
+Exit codes:
+  0  done: every run of the sweep (or of the shard) is in the results file
+  1  failure not caused by the input (I/O error, disk full, ...)
+  2  bad input: config, data or results file, or arguments (e.g. --shard 3/3)
+  3  stopped by SIGTERM, SIGINT or SIGUSR1 (a batch job's time limit, Ctrl-C) before every run
+     was done: finished runs are saved; run the same command again to resume
 
 Start with `nnsweep plan configs/circles.toml`, then `nnsweep run configs/circles.toml`.";
 
@@ -41,7 +49,10 @@ enum Command {
     ///
     /// Rows go to results/<name>.csv (name from the sweep file) as each run ends; a table of
     /// train accuracy, test accuracy and their gap, mean ± sd over seeds, ends the sweep.
-    /// Runs already in the results file (same run id, same config hash) are not trained again.
+    /// Runs already in the results file (same run id, same config hash) are not trained again,
+    /// so after a time limit or Ctrl-C the same command resumes. SIGTERM, SIGINT and SIGUSR1
+    /// stop it cleanly (see --grace; exit code 3).
+    #[command(after_help = AFTER_HELP)]
     Run(run::RunArgs),
     /// Check a sweep file and list its runs (parameters, sizes, FLOPs) without training.
     Plan(plan::PlanArgs),
