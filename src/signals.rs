@@ -102,7 +102,7 @@ fn supervise(
     }
     say(&format!(
         "{}: stopping; no new run starts, runs in flight get {} s to finish \
-         (Ctrl-C or another SIGTERM abandons them now)",
+         (a second SIGINT/Ctrl-C or SIGTERM abandons them at once)",
         name(signal),
         grace.as_secs_f64()
     ));

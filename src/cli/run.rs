@@ -213,7 +213,13 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             tally.not_started,
             out.display()
         );
-        eprintln!("to resume, run again: {}", resume_command());
+        match std::env::var("SLURM_JOB_ID") {
+            Ok(_) => eprintln!(
+                "to resume, submit this job again: it runs `{}` and skips the runs already done",
+                resume_command()
+            ),
+            Err(_) => eprintln!("to resume, run again: {}", resume_command()),
+        }
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
     eprintln!(
