@@ -11,6 +11,8 @@ extern crate blas_src;
 
 pub mod config;
 pub mod data;
+pub mod model_file;
 pub mod nn;
+pub mod plot;
 pub mod report;
 pub mod results;
