@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::data::synthetic::{Shape, SyntheticSpec};
+use crate::data::DataSource;
 
 /// A config file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +53,6 @@ pub struct Config {
     pub hash: String,
     source: String,
     grid_spans: GridSpans,
-}
-
-/// Where the data come from, resolved with defaults.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DataSource {
-    Synthetic(SyntheticSpec),
 }
 
 /// Training settings shared by every run of the sweep.

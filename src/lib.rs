@@ -9,10 +9,13 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod blas;
 pub mod config;
 pub mod data;
 pub mod model_file;
 pub mod nn;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod results;
+pub mod runner;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::nn::CurvePoint;
+
 /// Everything one finished run reports. Field order is the CSV column order.
 ///
 /// Accuracies are fractions in [0, 1]; the printed tables show percent.
@@ -86,6 +88,41 @@ impl ResultsWriter {
         // One write_all of a whole line, then flush: a kill between rows never leaves half a row
         // from us (a kill inside the write syscall itself is handled by the reader).
         self.out.write_all(line.as_bytes())?;
+        self.out.flush()
+    }
+}
+
+/// Appends learning-curve points (`run_id,step,train_acc,test_acc,cost`), one line each.
+///
+/// A run's points are written just before its results row; a run killed in between is trained
+/// again on resume and writes its points again, so readers keep the last point of a
+/// `(run_id, step)`.
+pub struct CurvesWriter {
+    out: BufWriter<File>,
+}
+
+impl CurvesWriter {
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut out = BufWriter::new(file);
+        if out.get_ref().metadata()?.len() == 0 {
+            out.write_all(b"run_id,step,train_acc,test_acc,cost\n")?;
+        }
+        Ok(CurvesWriter { out })
+    }
+
+    /// Writes all points of one run and flushes them.
+    pub fn write(&mut self, run_id: &str, curve: &[CurvePoint]) -> std::io::Result<()> {
+        for p in curve {
+            writeln!(
+                self.out,
+                "{run_id},{},{},{},{}",
+                p.step, p.train_acc, p.test_acc, p.cost
+            )?;
+        }
         self.out.flush()
     }
 }

@@ -300,13 +300,13 @@ mod tests {
                 let numeric = (cost(&plus, &x, &labels) - cost(&minus, &x, &labels)) / (2.0 * h);
                 compare(numeric, grad_w[l][[r, c]]);
             }
-            for i in 0..net.biases[l].len() {
+            for (i, &analytic) in grad_b[l].iter().enumerate() {
                 let mut plus = net.clone();
                 plus.biases[l][i] += h;
                 let mut minus = net.clone();
                 minus.biases[l][i] -= h;
                 let numeric = (cost(&plus, &x, &labels) - cost(&minus, &x, &labels)) / (2.0 * h);
-                compare(numeric, grad_b[l][i]);
+                compare(numeric, analytic);
             }
         }
         let worst = diff2.sqrt() / (numeric2.sqrt() + analytic2.sqrt());
