@@ -112,6 +112,28 @@ pub fn save(path: &Path, model: &SavedModel) -> std::io::Result<()> {
     std::fs::write(path, model.to_text())
 }
 
+/// The folder of a sweep's models: `results/x.csv` → `results/x/models`.
+pub fn models_dir_for(results_csv: &Path) -> PathBuf {
+    results_csv.with_extension("").join("models")
+}
+
+/// Saves the best model of a finished run where `nnsweep run` keeps it (`[output] save_models`).
+/// `train_x` and `labels` are the samples the run trained on, kept when they are 2-D.
+pub fn save_run(
+    results_csv: &Path,
+    run_id: &str,
+    network: &Network,
+    train_x: ArrayView2<f64>,
+    labels: &[u8],
+) -> std::io::Result<PathBuf> {
+    let path = path_for(&models_dir_for(results_csv), run_id);
+    save(
+        &path,
+        &SavedModel::new(run_id, network.clone(), train_x, labels),
+    )?;
+    Ok(path)
+}
+
 /// Where `nnsweep run` puts the model of a run: `<dir>/<run_id>.model`.
 pub fn path_for(models_dir: &Path, run_id: &str) -> PathBuf {
     models_dir.join(format!("{run_id}.model"))
@@ -120,10 +142,10 @@ pub fn path_for(models_dir: &Path, run_id: &str) -> PathBuf {
 /// Why a model file could not be read; the message names the file and the line.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("cannot read model file {path}: {source}")]
+    #[error("cannot read model file {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: line {line}: {message}")]
     Parse {
@@ -135,9 +157,9 @@ pub enum ModelError {
 
 /// Reads a model file written by [`save`].
 pub fn load(path: &Path) -> Result<SavedModel, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| ModelError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse(&text).map_err(|(line, message)| ModelError::Parse {
         path: path.to_path_buf(),

@@ -389,7 +389,7 @@ pub fn accuracy_chart(records: &[RunRecord], opts: &PlotOptions) -> Result<(), P
     };
     let axis = HiddenAxis::new(&train.hidden);
     let fonts = Fonts::for_size(opts.width, opts.height);
-    let seeds = summary.groups.iter().map(|g| g.runs).max().unwrap_or(0);
+    let seeds = seed_count(&summary);
 
     let mut lo = 100.0f64;
     let mut hi = 0.0f64;
@@ -446,7 +446,7 @@ pub fn accuracy_chart(records: &[RunRecord], opts: &PlotOptions) -> Result<(), P
             root.fill(&WHITE).map_err(err)?;
             let (plot_area, legend_area) =
                 root.split_horizontally(opts.width.saturating_sub(legend_w));
-            let sd_note = if seeds > 1 {
+            let sd_note = if seeds != "1" {
                 format!(", ± 1 sd over {seeds} seeds")
             } else {
                 String::new()
@@ -472,7 +472,7 @@ pub fn accuracy_chart(records: &[RunRecord], opts: &PlotOptions) -> Result<(), P
                 .x_desc(if axis.log {
                     "hidden units (log scale)"
                 } else {
-                    "hidden layers"
+                    "hidden layer sizes"
                 })
                 .y_desc("accuracy (%)")
                 .x_label_formatter(&x_fmt)
@@ -545,6 +545,19 @@ pub fn accuracy_chart(records: &[RunRecord], opts: &PlotOptions) -> Result<(), P
     })
 }
 
+/// Runs per group as a caption says it: "5", or "1–5" when groups differ (a sweep still
+/// running, a diverged seed dropped by hand), so the caption never claims more seeds than a
+/// point has.
+fn seed_count(summary: &report::Summary) -> String {
+    let min = summary.groups.iter().map(|g| g.runs).min().unwrap_or(0);
+    let max = summary.groups.iter().map(|g| g.runs).max().unwrap_or(0);
+    if min == max {
+        max.to_string()
+    } else {
+        format!("{min}–{max}")
+    }
+}
+
 /// Diverging colour for a gap: white at 0, red for overfitting (train above test), blue for the
 /// rare negative gap, saturating at `max_abs`.
 fn gap_colour(gap: f64, max_abs: f64) -> RGBColor {
@@ -579,7 +592,7 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
         .flatten()
         .map(|s| (100.0 * s.mean).abs())
         .fold(0.0f64, f64::max);
-    let seeds = summary.groups.iter().map(|g| g.runs).max().unwrap_or(0);
+    let seeds = seed_count(&summary);
     let cols: Vec<f64> = (0..nc).map(|c| c as f64 + 0.5).collect();
     let rows: Vec<f64> = (0..nr).map(|r| r as f64 + 0.5).collect();
     // Row r of the pivot is drawn at height nr-1-r so that the smallest network is on top.
@@ -588,7 +601,7 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
     render!(opts, |root| {
         (|| -> Result<(), String> {
             root.fill(&WHITE).map_err(err)?;
-            let caption = if seeds > 1 {
+            let caption = if seeds != "1" {
                 format!("Overfitting gap, train − test accuracy (points), mean over {seeds} seeds")
             } else {
                 "Overfitting gap, train − test accuracy (percentage points)".to_string()
@@ -626,7 +639,11 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
                 .configure_mesh()
                 .disable_mesh()
                 .x_desc("learning rate η")
-                .y_desc("hidden units")
+                .y_desc(if p.hidden.iter().all(|h| h.single().is_some()) {
+                    "hidden units"
+                } else {
+                    "hidden layer sizes"
+                })
                 .x_label_formatter(&x_fmt)
                 .y_label_formatter(&y_fmt)
                 .label_style((FONT, fonts.tick))
@@ -745,9 +762,11 @@ pub const MAX_CURVES: usize = 10;
 
 /// Learning curves: train (dashed) and test (solid) accuracy against the step, one colour per run.
 /// `runs` lists the run ids in legend order.
+/// `names` describes `runs` as [`describe_runs`] does; without results, the run ids themselves.
 pub fn curves_chart(
     rows: &[CurveRow],
     runs: &[String],
+    names: &RunNames,
     opts: &PlotOptions,
 ) -> Result<(), PlotError> {
     if runs.is_empty() {
@@ -797,7 +816,7 @@ pub fn curves_chart(
                     dashed: false,
                     marker: None,
                 },
-                id.clone(),
+                names.labels.get(k).cloned().unwrap_or_else(|| id.clone()),
             )
         })
         .collect();
@@ -817,7 +836,12 @@ pub fn curves_chart(
         },
         "train".into(),
     ));
-    let legend_w = legend_width(&entries, "run", fonts);
+    let legend_w = legend_width(&entries, &names.legend_title, fonts);
+    let caption = if names.common.is_empty() {
+        "Learning curves".to_string()
+    } else {
+        format!("Learning curves, {}", names.common)
+    };
 
     render!(opts, |root| {
         (|| -> Result<(), String> {
@@ -825,7 +849,17 @@ pub fn curves_chart(
             let (plot_area, legend_area) =
                 root.split_horizontally(opts.width.saturating_sub(legend_w));
             let mut chart = ChartBuilder::on(&plot_area)
-                .caption("Learning curves", (FONT, fonts.title))
+                .caption(
+                    &caption,
+                    (
+                        FONT,
+                        fitting(
+                            &caption,
+                            fonts.title,
+                            plot_area.dim_in_pixel().0 as f64 - 2.0 * fonts.label,
+                        ),
+                    ),
+                )
                 .margin(fonts.label as i32)
                 .x_label_area_size((fonts.label * 3.2) as i32)
                 .y_label_area_size((fonts.label * 4.0) as i32)
@@ -862,7 +896,7 @@ pub fn curves_chart(
                     ))
                     .map_err(err)?;
             }
-            draw_legend(&legend_area, "run", &entries, fonts)
+            draw_legend(&legend_area, &names.legend_title, &entries, fonts)
         })()
     })
 }
@@ -993,6 +1027,76 @@ pub fn boundary_chart(model: &SavedModel, opts: &PlotOptions) -> Result<(), Plot
             draw_legend(&legend_area, &legend_title, &entries, fonts)
         })()
     })
+}
+
+/// How the runs of a learning-curve chart are named: what they share goes in the title, what
+/// tells them apart in the legend ("seed 3" rather than a 35-character run id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunNames {
+    pub common: String,
+    pub legend_title: String,
+    pub labels: Vec<String>,
+}
+
+/// Names `runs` from their results rows; run ids when a run has no row.
+pub fn describe_runs(records: &[RunRecord], runs: &[String]) -> RunNames {
+    let rows: Option<Vec<&RunRecord>> = runs
+        .iter()
+        .map(|id| records.iter().find(|r| &r.run_id == id))
+        .collect();
+    let Some(rows) = rows.filter(|r| !r.is_empty()) else {
+        return RunNames {
+            common: String::new(),
+            legend_title: "run".into(),
+            labels: runs.to_vec(),
+        };
+    };
+    type Field = (&'static str, fn(&RunRecord) -> String);
+    let fields: [Field; 6] = [
+        ("hidden", |r| r.hidden.clone()),
+        ("η", |r| r.eta.to_string()),
+        ("l2", |r| r.l2.to_string()),
+        ("steps", |r| r.steps.to_string()),
+        ("n_train", |r| r.n_train.to_string()),
+        ("seed", |r| r.seed.to_string()),
+    ];
+    let mut common = Vec::new();
+    let mut varying = Vec::new();
+    for (name, f) in fields {
+        let first = f(rows[0]);
+        if rows.iter().all(|r| f(r) == first) {
+            // l2 = 0 and the usual step count say nothing worth a title.
+            if name != "l2"
+                && name != "steps"
+                && name != "n_train"
+                && (name != "seed" || rows.len() == 1)
+            {
+                common.push(format!("{name} = {first}"));
+            }
+        } else {
+            varying.push((name, f));
+        }
+    }
+    let labels = rows
+        .iter()
+        .map(|r| {
+            varying
+                .iter()
+                .map(|(name, f)| format!("{name} = {}", f(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect::<Vec<_>>();
+    let labels = if labels.iter().any(String::is_empty) {
+        runs.to_vec()
+    } else {
+        labels
+    };
+    RunNames {
+        common: common.join(", "),
+        legend_title: "run".into(),
+        labels,
+    }
 }
 
 /// Picks curves by group: the runs of the results whose hidden and eta (and any other key given)
