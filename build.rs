@@ -38,7 +38,14 @@ fn library_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("LIBRARY_PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    for dir in ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/local/lib64", "/lib", "/lib64"] {
+    for dir in [
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/usr/local/lib64",
+        "/lib",
+        "/lib64",
+    ] {
         dirs.push(PathBuf::from(dir));
     }
     // Debian's multiarch folders, e.g. /usr/lib/x86_64-linux-gnu.

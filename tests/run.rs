@@ -23,15 +23,30 @@ fn the_lectures_circles_reach_its_accuracy() {
         records.iter().map(f).sum::<f64>() / records.len() as f64
     };
     // The lecture: about 87 % train and 83 % test.
-    assert!(mean(|r| r.test_acc) >= 0.80, "test {}", mean(|r| r.test_acc));
-    assert!(mean(|r| r.train_acc) >= 0.84, "train {}", mean(|r| r.train_acc));
+    assert!(
+        mean(|r| r.test_acc) >= 0.80,
+        "test {}",
+        mean(|r| r.test_acc)
+    );
+    assert!(
+        mean(|r| r.train_acc) >= 0.84,
+        "train {}",
+        mean(|r| r.train_acc)
+    );
     for r in &records {
         assert_eq!((r.n_train, r.n_test, r.n_params), (400, 100, 52));
         assert!((r.gap - (r.train_acc - r.test_acc)).abs() < 1e-12);
-        assert!(r.train_acc >= r.final_train_acc, "best is at least the final");
+        assert!(
+            r.train_acc >= r.final_train_acc,
+            "best is at least the final"
+        );
     }
     let curves = std::fs::read_to_string(dir.path().join("results/circles.curves.csv")).unwrap();
-    assert_eq!(curves.lines().count(), 1 + 5 * 11, "steps 0, 1000, ..., 10000 per run");
+    assert_eq!(
+        curves.lines().count(),
+        1 + 5 * 11,
+        "steps 0, 1000, ..., 10000 per run"
+    );
     assert!(dir.path().join("results/circles.summary.tex").exists());
 }
 
@@ -58,9 +73,20 @@ fn results_do_not_depend_on_the_thread_count() {
 #[test]
 fn a_second_run_trains_only_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "s.toml", &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0, 1]"));
-    nnsweep(dir.path()).args(["run", "s.toml"]).assert().success();
-    write(dir.path(), "s.toml", &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0, 1, 2]"));
+    write(
+        dir.path(),
+        "s.toml",
+        &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0, 1]"),
+    );
+    nnsweep(dir.path())
+        .args(["run", "s.toml"])
+        .assert()
+        .success();
+    write(
+        dir.path(),
+        "s.toml",
+        &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0, 1, 2]"),
+    );
     nnsweep(dir.path())
         .args(["run", "s.toml"])
         .assert()
@@ -78,8 +104,15 @@ fn a_second_run_trains_only_what_is_missing() {
 #[test]
 fn a_results_file_of_another_config_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "s.toml", &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0]"));
-    nnsweep(dir.path()).args(["run", "s.toml"]).assert().success();
+    write(
+        dir.path(),
+        "s.toml",
+        &circles_config("s", 50, "hidden = [3]\neta = [0.05]\nseed = [0]"),
+    );
+    nnsweep(dir.path())
+        .args(["run", "s.toml"])
+        .assert()
+        .success();
     let other = circles_config("s", 60, "hidden = [3]\neta = [0.05]\nseed = [0]");
     write(dir.path(), "s.toml", &other);
     nnsweep(dir.path())
@@ -97,9 +130,24 @@ fn each_config_error_exits_2_and_names_the_key() {
         ("eta = [0.05]", "eta = []", "line 12", "empty"),
         ("hidden = [3]", "hidden = [0]", "line 11", "at least 1"),
         ("steps = 50", "steps = 0", "line 8", "at least 1"),
-        ("noise = 0.1", "nois = 0.1", "line 5", "unknown field `nois`"),
-        ("seed = [0]", "seed = [0]\ntrain_size = [500]", "`grid.train_size`", "only 160"),
-        ("kind = \"circles\"", "kind = \"squares\"", "line 3", "unknown variant `squares`"),
+        (
+            "noise = 0.1",
+            "nois = 0.1",
+            "line 5",
+            "unknown field `nois`",
+        ),
+        (
+            "seed = [0]",
+            "seed = [0]\ntrain_size = [500]",
+            "`grid.train_size`",
+            "only 160",
+        ),
+        (
+            "kind = \"circles\"",
+            "kind = \"squares\"",
+            "line 3",
+            "unknown variant `squares`",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (from, to, place, what) in cases {
@@ -127,12 +175,18 @@ fn each_config_error_exits_2_and_names_the_key() {
 #[test]
 fn plan_lists_the_runs_without_training() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "s.toml", &circles_config("s", 50, "hidden = [3, 5]\neta = [0.05]\nseed = [0, 1, 2]"));
+    write(
+        dir.path(),
+        "s.toml",
+        &circles_config("s", 50, "hidden = [3, 5]\neta = [0.05]\nseed = [0, 1, 2]"),
+    );
     nnsweep(dir.path())
         .args(["plan", "s.toml"])
         .assert()
         .success()
-        .stdout(contains("s: 6 runs on circles (160 train / 40 test samples"))
+        .stdout(contains(
+            "s: 6 runs on circles (160 train / 40 test samples",
+        ))
         .stdout(contains("h5_eta0.05_l2=0_steps50_seed2"));
     assert!(!dir.path().join("results").exists());
 }
@@ -163,6 +217,10 @@ fn a_killed_sweep_leaves_only_whole_rows() {
     let text = std::fs::read_to_string(&results).unwrap();
     assert!(text.ends_with('\n'));
     let records = read_records(&results).unwrap();
-    assert_eq!(records.len(), text.lines().count() - 1, "every line is a whole row");
+    assert_eq!(
+        records.len(),
+        text.lines().count() - 1,
+        "every line is a whole row"
+    );
     assert!(records.len() < 200, "killed mid-way");
 }
