@@ -6,7 +6,9 @@ mod common;
 use std::io::Write;
 use std::time::Duration;
 
-use common::{ids, nnsweep, plan_ids, sorted, wait_for_rows, whole_rows, Running, Sweep};
+use common::batch::{
+    ids, plan_ids, process as nnsweep, sorted, wait_for_rows, whole_rows, Running, Sweep,
+};
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -208,7 +210,8 @@ fn shards_together_equal_the_unsharded_sweep() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&report.stderr);
     assert!(report.status.success(), "{stderr}");
-    assert!(stderr.contains("report: 12 runs"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&report.stdout);
+    assert!(stdout.contains("over 12 runs"), "{stdout}");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
 use nnsweep::data;
+use nnsweep::model_file;
 use nnsweep::plan::{self, RunSpec, Shard};
 use nnsweep::report::{self, Metric, Tables};
 use nnsweep::results::{read_records, CurvesWriter, ResultsWriter};
@@ -40,8 +41,8 @@ pub struct RunArgs {
     /// ($SLURM_ARRAY_TASK_ID among $SLURM_ARRAY_TASK_COUNT tasks).
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// Start over: move the results file and its curves file aside (renamed with a timestamp,
-    /// never deleted) instead of resuming them.
+    /// Start over: move the results file, its curves file and its saved models aside (renamed
+    /// with a timestamp, never deleted) instead of resuming them.
     #[arg(long)]
     fresh: bool,
     /// Append to a results file that holds runs of another config (another config hash);
@@ -82,7 +83,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     });
     let curves_path = sibling(&out, "curves.csv");
     if args.fresh {
-        for path in [&out, &curves_path] {
+        for path in [&out, &curves_path, &model_file::models_dir_for(&out)] {
             if let Some(moved) = move_aside(path)? {
                 eprintln!(
                     "--fresh: moved {} to {} (kept, not deleted)",
@@ -171,10 +172,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 finished.seconds,
                 &config.hash,
             );
-            // Curves first: a run whose row is written has its whole curve on disk.
+            // Curves and model first: a run whose row is written has them on disk (resume
+            // skips it).
             let written = curves
                 .as_mut()
                 .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
+                .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
                 .and_then(|()| writer.write(&record));
             if let Err(e) = written {
                 control
@@ -264,6 +267,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `[output] save_models`, the run's best model and the samples it trained on.
+fn save_model(
+    config: &Config,
+    out: &Path,
+    dataset: &data::Dataset,
+    finished: &runner::Finished<'_>,
+    best: &nnsweep::nn::Network,
+) -> std::io::Result<()> {
+    if !config.output.save_models {
+        return Ok(());
+    }
+    let (x, labels) = dataset
+        .train
+        .head(finished.spec.n_train(dataset.train.len()));
+    model_file::save_run(out, &finished.spec.id, best, x, labels).map(|_| ())
 }
 
 /// Runs at once when not told: the CPUs SLURM gave the task, else every core.
