@@ -32,7 +32,7 @@ fail() {
 # --- the binary --------------------------------------------------------------------------
 if [ -z "${NNSWEEP:-}" ]; then
     say "building nnsweep"
-    (cd "$repo" && cargo build --quiet --bin nnsweep)
+    (cd "$repo" && cargo build --quiet --locked --bin nnsweep)
     NNSWEEP="${CARGO_TARGET_DIR:-$repo/target}/debug/nnsweep"
 fi
 [ -x "$NNSWEEP" ] || fail "no nnsweep binary at $NNSWEEP"
@@ -48,7 +48,7 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
         apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
     fi
 fi
-say "$(slurmctld -V), munge $(munged -V 2>&1 | awk '{print $2}')"
+say "$(slurmctld -V), $(munged -V 2>&1 | awk '{print $1}')"
 
 # --- stop what an earlier run may have left, then start afresh ---------------------------
 # Only processes this script started: their PIDs are in $base/*.pid, and the command name
