@@ -3,7 +3,14 @@
 //!
 //! A dataset is loaded once per sweep and shared read-only (behind an `Arc`) by every run.
 
+pub mod error;
+pub mod idx;
+pub mod mnist;
+pub mod pickle;
 pub mod synthetic;
+pub mod table;
+
+pub use error::DataError;
 
 use ndarray::{s, Array2, ArrayView2};
 
