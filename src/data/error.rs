@@ -48,15 +48,13 @@ pub enum DataError {
     #[error("{}: {message}", path.display())]
     Layout { path: PathBuf, message: String },
 
-    /// A label outside `0..n_classes`.
-    #[error("{}: {split} label {index} is {label}, outside {range}; {fix}", path.display())]
+    /// An MNIST label outside 0–9.
+    #[error("{}: {split} label {index} is {label}, outside 0–9; MNIST labels are the digits 0 to 9: is this an MNIST file?", path.display())]
     Label {
         path: PathBuf,
-        split: String,
+        split: &'static str,
         index: usize,
         label: String,
-        range: String,
-        fix: String,
     },
 
     /// A CSV table that cannot be used.

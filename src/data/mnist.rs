@@ -169,10 +169,11 @@ impl Pixels<'_> {
                 }
                 Pixels::Array(a) => {
                     let rows = a.shape[0];
-                    let scale = if a.dtype.kind == Kind::Float {
+                    // x / 1.0 is exact; byte pixels are divided as IDX bytes are.
+                    let divisor = if a.dtype.kind == Kind::Float {
                         1.0
                     } else {
-                        1.0 / 255.0
+                        255.0
                     };
                     for j in 0..d {
                         let row = &mut out[j * n + start..];
@@ -182,7 +183,7 @@ impl Pixels<'_> {
                             } else {
                                 i * d + j
                             };
-                            row[c] = a.f64_at(off) * scale;
+                            row[c] = a.f64_at(off) / divisor;
                         }
                     }
                 }
@@ -315,11 +316,9 @@ fn course_layout<'a>(path: &Path, obj: Object<'a>) -> Result<[Held<'a>; 3], Data
                     Some(v @ 0..=9) => Ok(v as u8),
                     _ => Err(DataError::Label {
                         path: path.to_path_buf(),
-                        split: split.into(),
+                        split,
                         index: i,
                         label: v.map_or("not an integer".into(), |v| v.to_string()),
-                        range: "0–9".into(),
-                        fix: "MNIST labels are the digits 0 to 9: is this an MNIST file?".into(),
                     }),
                 }
             })
@@ -466,12 +465,9 @@ fn load_idx_folder(spec: &MnistSpec) -> Result<Dataset, DataError> {
                 } else {
                     Err(DataError::Label {
                         path: files[k + 1].0.clone(),
-                        split: split.into(),
+                        split,
                         index: i,
                         label: l.to_string(),
-                        range: "0–9".into(),
-                        fix: "MNIST labels are the digits 0 to 9: is this an MNIST labels file?"
-                            .into(),
                     })
                 }
             })

@@ -632,7 +632,7 @@ impl<'a> Machine<'a> {
                     // Drop every other reference so that byte buffers are uniquely owned.
                     self.stack.clear();
                     self.memo.clear();
-                    return self.export(result, 0);
+                    return self.export(result);
                 }
                 op::MARK => self.marks.push(self.stack.len()),
                 op::POP => {
@@ -995,10 +995,12 @@ impl<'a> Machine<'a> {
                 };
                 let buf = match &s[3] {
                     Value::Bytes(b) => b.clone(),
-                    other => return self.malformed(format!(
+                    other => {
+                        return self.malformed(format!(
                         "array data should be bytes, found {} (object arrays are not supported)",
                         other.describe()
-                    )),
+                    ))
+                    }
                 };
                 drop(state);
                 let arr = self.make_array(dtype, shape, fortran, buf)?;
@@ -1010,7 +1012,7 @@ impl<'a> Machine<'a> {
     }
 
     /// Turns the result into owned-or-borrowed public values.
-    fn export(&self, v: Value<'a>, depth: usize) -> Res<Object<'a>> {
+    fn export(&self, v: Value<'a>) -> Res<Object<'a>> {
         Ok(match v {
             Value::None => Object::None,
             Value::Bool(b) => Object::Bool(b),
@@ -1023,7 +1025,7 @@ impl<'a> Machine<'a> {
                 Object::Tuple(
                     items
                         .into_iter()
-                        .map(|v| self.export(v, depth + 1))
+                        .map(|v| self.export(v))
                         .collect::<Res<_>>()?,
                 )
             }
