@@ -9,5 +9,11 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod blas;
+pub mod config;
 pub mod data;
+pub mod nn;
+pub mod plan;
+pub mod report;
 pub mod results;
+pub mod runner;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::nn::CurvePoint;
+
 /// Everything one finished run reports. Field order is the CSV column order.
 ///
 /// Accuracies are fractions in [0, 1]; the printed tables show percent.
@@ -90,16 +92,58 @@ impl ResultsWriter {
     }
 }
 
+/// Appends learning-curve points (`run_id,step,train_acc,test_acc,cost`), one line each.
+///
+/// A run's points are written just before its results row; a run killed in between is trained
+/// again on resume and writes its points again, so readers keep the last point of a
+/// `(run_id, step)`.
+pub struct CurvesWriter {
+    out: BufWriter<File>,
+}
+
+impl CurvesWriter {
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut out = BufWriter::new(file);
+        if out.get_ref().metadata()?.len() == 0 {
+            out.write_all(b"run_id,step,train_acc,test_acc,cost\n")?;
+        }
+        Ok(CurvesWriter { out })
+    }
+
+    /// Writes all points of one run and flushes them.
+    pub fn write(&mut self, run_id: &str, curve: &[CurvePoint]) -> std::io::Result<()> {
+        for p in curve {
+            writeln!(
+                self.out,
+                "{run_id},{},{},{},{}",
+                p.step, p.train_acc, p.test_acc, p.cost
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
 fn header_line() -> String {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(vec![]);
-    w.write_record(COLUMNS).expect("writing to a Vec cannot fail");
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(vec![]);
+    w.write_record(COLUMNS)
+        .expect("writing to a Vec cannot fail");
     String::from_utf8(w.into_inner().expect("in-memory")).expect("ASCII header")
 }
 
 fn record_line(record: &RunRecord) -> std::io::Result<String> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(vec![]);
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(vec![]);
     w.serialize(record).map_err(std::io::Error::other)?;
-    let bytes = w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     String::from_utf8(bytes).map_err(std::io::Error::other)
 }
 

@@ -14,6 +14,20 @@ pub use error::DataError;
 
 use ndarray::{s, Array2, ArrayView2};
 
+/// Where a sweep's data come from, with every default resolved (made by `config`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// Generated 2-D points: circles or moons.
+    Synthetic(synthetic::SyntheticSpec),
+}
+
+/// Loads (or generates) the dataset once for the whole sweep.
+pub fn load(source: &DataSource) -> Dataset {
+    match source {
+        DataSource::Synthetic(spec) => synthetic::generate(spec),
+    }
+}
+
 /// One labelled split of a dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {

@@ -133,7 +133,13 @@ mod tests {
         assert_eq!(d.train.len(), 400);
         assert_eq!(d.test.len(), 100);
         assert_eq!(d.n_features(), 2);
-        let ones = d.train.labels.iter().chain(&d.test.labels).filter(|&&l| l == 1).count();
+        let ones = d
+            .train
+            .labels
+            .iter()
+            .chain(&d.test.labels)
+            .filter(|&&l| l == 1)
+            .count();
         assert_eq!(ones, 250);
     }
 
@@ -168,9 +174,17 @@ mod tests {
         assert_eq!(d.train.len(), 101);
         for (j, &label) in d.train.labels.iter().enumerate() {
             let (x, y) = (d.train.x[[0, j]], d.train.x[[1, j]]);
-            let r = if label == 0 { x.hypot(y) } else { (x - 1.0).hypot(y - 0.5) };
+            let r = if label == 0 {
+                x.hypot(y)
+            } else {
+                (x - 1.0).hypot(y - 0.5)
+            };
             assert!((r - 1.0).abs() < 1e-12);
-            assert!(if label == 0 { y >= -1e-12 } else { y <= 0.5 + 1e-12 });
+            assert!(if label == 0 {
+                y >= -1e-12
+            } else {
+                y <= 0.5 + 1e-12
+            });
         }
     }
 }
