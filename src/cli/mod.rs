@@ -75,6 +75,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         cause.is::<nnsweep::config::ConfigError>()
             || cause.is::<nnsweep::results::ReadError>()
             || cause.is::<nnsweep::report::ReportError>()
+            || cause.is::<nnsweep::data::DataError>()
             || cause.is::<BadInput>()
     });
     if bad_input {

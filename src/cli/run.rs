@@ -33,7 +33,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(&args.config.config)?;
-    let dataset = data::load(&config.data);
+    let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
     let runs = plan::expand(&config);
     let out = args
