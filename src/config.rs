@@ -299,7 +299,10 @@ fn resolve_data(
             for (key, span) in raw.synthetic_keys() {
                 not_for(key, span)?;
             }
-            not_for("test_fraction", raw.test_fraction.as_ref().map(|f| f.span()))?;
+            not_for(
+                "test_fraction",
+                raw.test_fraction.as_ref().map(|f| f.span()),
+            )?;
             not_for("test_path", raw.test_path.as_ref().map(|p| p.span()))?;
             not_for("label_column", raw.label_column.as_ref().map(|c| c.span()))?;
             if let (Some(_), Some(v)) = (&raw.test, &raw.validation) {
@@ -318,10 +321,13 @@ fn resolve_data(
                 train: count(&raw.train),
                 test: count(&raw.test),
                 validation: count(&raw.validation),
-                subset: raw.subset.as_ref().map_or(Subset::First, |s| match s.get_ref() {
-                    RawSubset::First => Subset::First,
-                    RawSubset::Random => Subset::Random,
-                }),
+                subset: raw
+                    .subset
+                    .as_ref()
+                    .map_or(Subset::First, |s| match s.get_ref() {
+                        RawSubset::First => Subset::First,
+                        RawSubset::Random => Subset::Random,
+                    }),
                 seed: raw.seed.unwrap_or(0),
             }))
         }
@@ -347,7 +353,10 @@ fn resolve_data(
             }
             let test_fraction = raw.test_fraction.as_ref().map_or(0.2, |f| f.get_ref().0);
             if test_path.is_none() && test_fraction == 0.0 {
-                let span = raw.test_fraction.as_ref().map_or(raw.kind.span(), |f| f.span());
+                let span = raw
+                    .test_fraction
+                    .as_ref()
+                    .map_or(raw.kind.span(), |f| f.span());
                 return Err(invalid(
                     span,
                     "data.test_fraction",
@@ -380,13 +389,15 @@ const CSV_PATH_HINT: &str = "a CSV file with a header row, numeric feature colum
     integer label column";
 
 /// A relative data path is read from the config file's folder, so a sweep runs the same from
-/// any working directory (a batch job's, say).
+/// any working directory (a batch job's, say). An existing file's path is made absolute, so
+/// the settings hash (which includes it) does not depend on how the config was named.
 fn resolve_path(config_path: &Path, path: &str) -> PathBuf {
     let p = Path::new(path);
-    match config_path.parent() {
+    let joined = match config_path.parent() {
         Some(dir) if p.is_relative() => dir.join(p),
         _ => p.to_path_buf(),
-    }
+    };
+    std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 
 fn data_path(
@@ -846,7 +857,10 @@ seed = [0]
             panic!("{:?}", c.data)
         };
         assert_eq!(spec.path, Path::new("configs/mnist.pkl.gz"));
-        assert_eq!((spec.train, spec.test, spec.validation), (Some(500), Some(100), None));
+        assert_eq!(
+            (spec.train, spec.test, spec.validation),
+            (Some(500), Some(100), None)
+        );
         assert_eq!((spec.subset, spec.seed), (Subset::First, 0));
         let abs = MNIST.replace("\"mnist.pkl.gz\"", "\"/data/mnist.pkl.gz\"");
         let c = Config::parse(&abs, Path::new("configs/sweep.toml")).unwrap();
@@ -864,11 +878,20 @@ seed = [0]
     #[test]
     fn mnist_and_csv_keys_are_checked_against_the_kind() {
         let e = error(&MNIST.replace("path = \"mnist.pkl.gz\"\n", ""));
-        assert!(e.contains("sweep.toml:4: `data.path`") && e.contains("mnist-small.pkl.gz"), "{e}");
+        assert!(
+            e.contains("sweep.toml:4: `data.path`") && e.contains("mnist-small.pkl.gz"),
+            "{e}"
+        );
         let e = error(&MNIST.replace("train = 500", "train = 500\nnoise = 0.1"));
-        assert!(e.contains("`data.noise`") && e.contains("kind = \"mnist\""), "{e}");
+        assert!(
+            e.contains("`data.noise`") && e.contains("kind = \"mnist\""),
+            "{e}"
+        );
         let e = error(&MNIST.replace("test = 100", "test = 100\nvalidation = 50"));
-        assert!(e.contains("sweep.toml:8: `data.validation`") && e.contains("test"), "{e}");
+        assert!(
+            e.contains("sweep.toml:8: `data.validation`") && e.contains("test"),
+            "{e}"
+        );
         let e = error(&MNIST.replace("test = 100", "subset = \"sometimes\""));
         assert!(e.contains("first") && e.contains("random"), "{e}");
         let e = error(&GOOD.replace("noise = 0.1", "noise = 0.1\npath = \"x.csv\""));
@@ -878,7 +901,10 @@ seed = [0]
             .replace("kind = \"mnist\"", "kind = \"csv\"")
             .replace("train = 500\ntest = 100\n", "");
         let e = error(&csv);
-        assert!(e.contains("`data.label_column`") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("`data.label_column`") && e.contains("missing"),
+            "{e}"
+        );
         let c = parse(&csv.replace("[train]", "label_column = \"y\"\n[train]")).unwrap();
         let DataSource::Csv(spec) = &c.data else {
             panic!("{:?}", c.data)
@@ -888,7 +914,10 @@ seed = [0]
             "[train]",
             "label_column = \"y\"\ntest_path = \"t.csv\"\ntest_fraction = 0.3\n[train]",
         ));
-        assert!(e.contains("`data.test_fraction`") && e.contains("test_path"), "{e}");
+        assert!(
+            e.contains("`data.test_fraction`") && e.contains("test_path"),
+            "{e}"
+        );
         let e = error(&csv.replace("[train]", "label_column = \"y\"\ntrain = 5\n[train]"));
         assert!(e.contains("`data.train`") && e.contains("csv"), "{e}");
     }
