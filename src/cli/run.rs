@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
 use nnsweep::data;
+use nnsweep::model_file;
 use nnsweep::plan::{self, RunSpec};
 use nnsweep::report::{self, Metric, Tables};
 use nnsweep::results::{read_records, CurvesWriter, ResultsWriter};
@@ -93,10 +94,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 finished.seconds,
                 &config.hash,
             );
-            // Curves first: a run whose row is written has its whole curve on disk.
+            // Curves and model first: a run whose row is written has them on disk (resume
+            // skips it).
             let written = curves
                 .as_mut()
                 .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
+                .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
                 .and_then(|()| writer.write(&record));
             if let Err(e) = written {
                 control
@@ -145,6 +148,23 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `[output] save_models`, the run's best model and the samples it trained on.
+fn save_model(
+    config: &Config,
+    out: &Path,
+    dataset: &data::Dataset,
+    finished: &runner::Finished<'_>,
+    best: &nnsweep::nn::Network,
+) -> std::io::Result<()> {
+    if !config.output.save_models {
+        return Ok(());
+    }
+    let (x, labels) = dataset
+        .train
+        .head(finished.spec.n_train(dataset.train.len()));
+    model_file::save_run(out, &finished.spec.id, best, x, labels).map(|_| ())
 }
 
 /// Ids of the runs a previous `run` of this config already wrote to `out`.
