@@ -119,6 +119,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         cause.is::<nnsweep::config::ConfigError>()
             || cause.is::<nnsweep::results::ReadError>()
             || cause.is::<nnsweep::report::ReportError>()
+            || cause.is::<nnsweep::data::DataError>()
             || cause.is::<nnsweep::model_file::ModelError>()
             || matches!(
                 cause.downcast_ref::<nnsweep::plot::PlotError>(),

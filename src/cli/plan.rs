@@ -16,7 +16,7 @@ pub struct PlanArgs {
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config.config)?;
-    let dataset = data::load(&config.data);
+    let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
     let runs = plan::expand(&config);
     let (d, k, n) = (dataset.n_features(), dataset.n_classes, dataset.train.len());

@@ -65,7 +65,7 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(&args.config.config)?;
-    let dataset = data::load(&config.data);
+    let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
     let shard = match args.shard {
         Some(shard) => Some(shard),

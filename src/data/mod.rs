@@ -3,7 +3,14 @@
 //!
 //! A dataset is loaded once per sweep and shared read-only (behind an `Arc`) by every run.
 
+pub mod error;
+pub mod idx;
+pub mod mnist;
+pub mod pickle;
 pub mod synthetic;
+pub mod table;
+
+pub use error::DataError;
 
 use ndarray::{s, Array2, ArrayView2};
 
@@ -12,12 +19,18 @@ use ndarray::{s, Array2, ArrayView2};
 pub enum DataSource {
     /// Generated 2-D points: circles or moons.
     Synthetic(synthetic::SyntheticSpec),
+    /// MNIST from the course's pickle or the official IDX files.
+    Mnist(mnist::MnistSpec),
+    /// A user's own CSV table.
+    Csv(table::TableSpec),
 }
 
 /// Loads (or generates) the dataset once for the whole sweep.
-pub fn load(source: &DataSource) -> Dataset {
+pub fn load(source: &DataSource) -> Result<Dataset, DataError> {
     match source {
-        DataSource::Synthetic(spec) => synthetic::generate(spec),
+        DataSource::Synthetic(spec) => Ok(synthetic::generate(spec)),
+        DataSource::Mnist(spec) => mnist::load(spec),
+        DataSource::Csv(spec) => table::load(spec),
     }
 }
 
