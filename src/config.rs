@@ -17,7 +17,7 @@ use toml::Spanned;
 use crate::data::mnist::{MnistSpec, Subset};
 use crate::data::synthetic::{Shape, SyntheticSpec};
 use crate::data::table::TableSpec;
-use crate::data::DataSource;
+use crate::data::{DataSource, Dataset};
 
 /// A config file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +51,9 @@ pub struct Config {
     pub train: TrainSettings,
     pub grid: Grid,
     pub output: OutputSettings,
-    /// Hash of the settings that determine a run's result besides its grid parameters.
-    pub hash: String,
+    /// Hash of the settings that decide a run's numbers besides its grid parameters; see
+    /// [`Config::results_hash`], which adds the data themselves.
+    settings_hash: String,
     source: String,
     grid_spans: GridSpans,
 }
@@ -152,7 +153,7 @@ impl Config {
                 n.0
             })?,
         };
-        let hash = settings_hash(&data, &train);
+        let settings_hash = settings_hash(&data, &train);
         Ok(Config {
             path: path.to_path_buf(),
             name: raw.name.0,
@@ -162,12 +163,22 @@ impl Config {
             output: OutputSettings {
                 save_models: raw.output.unwrap_or_default().save_models,
             },
-            hash,
+            settings_hash,
             source: source.to_string(),
             grid_spans: GridSpans {
                 train_size: grid_raw.train_size.as_ref().map(|s| s.span()),
             },
         })
+    }
+
+    /// The `config_hash` of every results row: the settings that decide a run's numbers and a
+    /// digest of the data it trains and is tested on. Rows with equal hashes and run ids are
+    /// the same computation, which is what resume and merging shards rely on.
+    pub fn results_hash(&self, data: &Dataset) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.settings_hash.as_bytes());
+        data.digest_into(&mut hasher);
+        hex16(&hasher.finalize())
     }
 
     /// Checks the grid against the loaded data: a training size cannot exceed the training split.
@@ -194,14 +205,29 @@ fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-/// A short, stable digest of everything that decides a run's numbers apart from its grid
-/// parameters. `log_every` is left out: it changes what is recorded, not the results.
+/// A digest of the settings that decide a run's numbers apart from its grid parameters.
+/// `log_every` is left out: it changes what is recorded, not the results. So are data file
+/// paths: the data's own digest stands for them in [`Config::results_hash`], so a sweep copied
+/// to another folder (a cluster's scratch space, say) still resumes, and a data file changed
+/// under the same name does not.
 fn settings_hash(data: &DataSource, train: &TrainSettings) -> String {
+    let mut data = data.clone();
+    match &mut data {
+        DataSource::Synthetic(_) => {}
+        DataSource::Mnist(spec) => spec.path = PathBuf::new(),
+        DataSource::Csv(spec) => {
+            spec.path = PathBuf::new();
+            spec.test_path = spec.test_path.as_ref().map(|_| PathBuf::new());
+        }
+    }
     let canonical = format!(
         "nnsweep-results-v1\ndata={data:?}\nsteps={}\nl2={:?}\ncost=quadratic\nactivation=sigmoid",
         train.steps, train.l2
     );
-    let digest = Sha256::digest(canonical.as_bytes());
+    hex16(&Sha256::digest(canonical.as_bytes()))
+}
+
+fn hex16(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -390,7 +416,7 @@ const CSV_PATH_HINT: &str = "a CSV file with a header row, numeric feature colum
 
 /// A relative data path is read from the config file's folder, so a sweep runs the same from
 /// any working directory (a batch job's, say). An existing file's path is made absolute, so
-/// the settings hash (which includes it) does not depend on how the config was named.
+/// messages name it unambiguously.
 fn resolve_path(config_path: &Path, path: &str) -> PathBuf {
     let p = Path::new(path);
     let joined = match config_path.parent() {
@@ -762,15 +788,15 @@ seed = [0, 1]
 
     #[test]
     fn the_hash_follows_the_settings_not_the_grid_or_the_logging() {
-        let base = parse(GOOD).unwrap().hash;
+        let base = parse(GOOD).unwrap().settings_hash;
         let more_seeds = GOOD.replace("seed = [0, 1]", "seed = [0, 1, 2]");
-        assert_eq!(parse(&more_seeds).unwrap().hash, base);
+        assert_eq!(parse(&more_seeds).unwrap().settings_hash, base);
         let logging = GOOD.replace("steps = 100", "steps = 100\nlog_every = 10");
-        assert_eq!(parse(&logging).unwrap().hash, base);
+        assert_eq!(parse(&logging).unwrap().settings_hash, base);
         let noisier = GOOD.replace("noise = 0.1", "noise = 0.2");
-        assert_ne!(parse(&noisier).unwrap().hash, base);
+        assert_ne!(parse(&noisier).unwrap().settings_hash, base);
         let explicit_default = GOOD.replace("noise = 0.1", "noise = 0.1\nfactor = 0.8");
-        assert_eq!(parse(&explicit_default).unwrap().hash, base);
+        assert_eq!(parse(&explicit_default).unwrap().settings_hash, base);
     }
 
     #[test]

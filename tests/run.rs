@@ -224,3 +224,39 @@ fn a_killed_sweep_leaves_only_whole_rows() {
     );
     assert!(records.len() < 200, "killed mid-way");
 }
+
+/// The config hash printed by `plan` for the sweep file `s.toml` in `dir`.
+fn planned_hash(dir: &Path) -> String {
+    let out = nnsweep(dir).args(["plan", "s.toml"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let after = text
+        .split("config hash ")
+        .nth(1)
+        .expect("plan prints the hash");
+    after.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn the_config_hash_follows_the_data_not_where_they_are() {
+    let table = "x1,x2,label\n0.1,0.2,0\n0.9,0.8,1\n0.2,0.1,0\n0.8,0.9,1\n0.3,0.2,0\n0.7,0.9,1\n";
+    let config = "name = \"s\"\n[data]\nkind = \"csv\"\npath = \"table.csv\"\nlabel_column = \"label\"\n\
+                  test_fraction = 0.34\n[train]\nsteps = 10\n[grid]\nhidden = [2]\neta = [0.1]\nseed = [0]\n";
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [a.path(), b.path()] {
+        write(dir, "table.csv", table);
+        write(dir, "s.toml", config);
+    }
+    let hash = planned_hash(a.path());
+    assert_eq!(
+        planned_hash(b.path()),
+        hash,
+        "moving a sweep keeps its hash"
+    );
+    write(b.path(), "table.csv", &table.replace("0.9,0.8", "0.9,0.7"));
+    assert_ne!(planned_hash(b.path()), hash, "other data, other hash");
+}

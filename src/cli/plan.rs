@@ -27,7 +27,7 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         dataset.name,
         n,
         dataset.test.len(),
-        config.hash
+        config.results_hash(&dataset)
     );
     println!(
         "{:<5} {:<40} {:>9} {:>8} {:>7} {:>9} {:>10}",

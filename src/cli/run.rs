@@ -66,6 +66,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let config = Config::load(&args.config.config)?;
     let dataset = data::load(&config.data)?;
+    let hash = config.results_hash(&dataset);
     config.check_against_data(dataset.train.len())?;
     let shard = match args.shard {
         Some(shard) => Some(shard),
@@ -93,7 +94,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             }
         }
     }
-    let done = runs_already_done(&out, &config, args.force)?;
+    let done = runs_already_done(&out, &hash, args.force)?;
     let todo: Vec<RunSpec> = runs
         .iter()
         .filter(|r| !done.contains(&r.id))
@@ -142,7 +143,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         config.name,
         dataset.name,
-        config.hash,
+        hash,
         shard.map_or_else(|| "no shard".to_string(), |s| format!("shard {s}")),
         match shard {
             Some(_) => format!("{} of {all_runs}", runs.len()),
@@ -165,13 +166,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             let Ok(outcome) = &finished.outcome else {
                 return;
             };
-            let record = runner::record(
-                finished.spec,
-                &dataset,
-                outcome,
-                finished.seconds,
-                &config.hash,
-            );
+            let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
             // Curves and model first: a run whose row is written has them on disk (resume
             // skips it).
             let written = curves
@@ -235,10 +230,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     drop(watcher);
 
     let records = read_records(&out)?;
-    let mixed = records.iter().any(|r| r.config_hash != config.hash);
+    let mixed = records.iter().any(|r| r.config_hash != hash);
     let ours: Vec<_> = records
         .into_iter()
-        .filter(|r| r.config_hash == config.hash)
+        .filter(|r| r.config_hash == hash)
         .collect();
     if ours.is_empty() {
         eprintln!("no run of this config in {}: no tables", out.display());
@@ -305,16 +300,13 @@ fn default_threads() -> Result<usize> {
 
 /// Ids of the runs a previous `run` of this config already wrote to `out`. Rows of another
 /// config are an error, unless `force`: then they are left in the file and do not count.
-fn runs_already_done(out: &Path, config: &Config, force: bool) -> Result<HashSet<String>> {
+fn runs_already_done(out: &Path, hash: &str, force: bool) -> Result<HashSet<String>> {
     if !out.exists() {
         return Ok(HashSet::new());
     }
     let records = read_records(out)?;
-    let others = records
-        .iter()
-        .filter(|r| r.config_hash != config.hash)
-        .count();
-    if let Some(other) = records.iter().find(|r| r.config_hash != config.hash) {
+    let others = records.iter().filter(|r| r.config_hash != hash).count();
+    if let Some(other) = records.iter().find(|r| r.config_hash != hash) {
         if !force {
             return Err(BadInput(format!(
                 "{} holds results of another config (config hash {}, this one is {}): its data \
@@ -323,7 +315,7 @@ fn runs_already_done(out: &Path, config: &Config, force: bool) -> Result<HashSet
                  or append anyway with --force.",
                 out.display(),
                 other.config_hash,
-                config.hash
+                hash
             ))
             .into());
         }
@@ -332,12 +324,12 @@ fn runs_already_done(out: &Path, config: &Config, force: bool) -> Result<HashSet
              config's runs (hash {}) beside them",
             out.display(),
             other.config_hash,
-            config.hash
+            hash
         );
     }
     Ok(records
         .into_iter()
-        .filter(|r| r.config_hash == config.hash)
+        .filter(|r| r.config_hash == hash)
         .map(|r| r.run_id)
         .collect())
 }

@@ -92,4 +92,20 @@ impl Dataset {
     pub fn n_features(&self) -> usize {
         self.train.n_features()
     }
+
+    /// Feeds everything training sees into a hash: the name, the class count, and every value
+    /// and label of both splits, bit for bit. Results rows carry it (through the config hash),
+    /// so rows computed from other data are never mixed with these.
+    pub fn digest_into(&self, hasher: &mut impl sha2::Digest) {
+        hasher.update(self.name.as_bytes());
+        hasher.update((self.n_classes as u64).to_le_bytes());
+        for split in [&self.train, &self.test] {
+            hasher.update((split.x.nrows() as u64).to_le_bytes());
+            hasher.update((split.x.ncols() as u64).to_le_bytes());
+            for v in split.x.iter() {
+                hasher.update(v.to_bits().to_le_bytes());
+            }
+            hasher.update(&split.labels);
+        }
+    }
 }
