@@ -14,8 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::data::mnist::{MnistSpec, Subset};
 use crate::data::synthetic::{Shape, SyntheticSpec};
-use crate::data::DataSource;
+use crate::data::table::TableSpec;
+use crate::data::{DataSource, Dataset};
 
 /// A config file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +51,9 @@ pub struct Config {
     pub train: TrainSettings,
     pub grid: Grid,
     pub output: OutputSettings,
-    /// Hash of the settings that determine a run's result besides its grid parameters.
-    pub hash: String,
+    /// Hash of the settings that decide a run's numbers besides its grid parameters; see
+    /// [`Config::results_hash`], which adds the data themselves.
+    settings_hash: String,
     source: String,
     grid_spans: GridSpans,
 }
@@ -117,7 +120,7 @@ impl Config {
                 message,
             };
 
-        let data = resolve_data(&raw.data, &invalid)?;
+        let data = resolve_data(&raw.data, path, &invalid)?;
         let train_raw = raw.train.unwrap_or_default();
         let grid_raw = raw.grid;
         let steps = match (&train_raw.steps, &grid_raw.steps) {
@@ -150,7 +153,7 @@ impl Config {
                 n.0
             })?,
         };
-        let hash = settings_hash(&data, &train);
+        let settings_hash = settings_hash(&data, &train);
         Ok(Config {
             path: path.to_path_buf(),
             name: raw.name.0,
@@ -160,12 +163,22 @@ impl Config {
             output: OutputSettings {
                 save_models: raw.output.unwrap_or_default().save_models,
             },
-            hash,
+            settings_hash,
             source: source.to_string(),
             grid_spans: GridSpans {
                 train_size: grid_raw.train_size.as_ref().map(|s| s.span()),
             },
         })
+    }
+
+    /// The `config_hash` of every results row: the settings that decide a run's numbers and a
+    /// digest of the data it trains and is tested on. Rows with equal hashes and run ids are
+    /// the same computation, which is what resume and merging shards rely on.
+    pub fn results_hash(&self, data: &Dataset) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.settings_hash.as_bytes());
+        data.digest_into(&mut hasher);
+        hex16(&hasher.finalize())
     }
 
     /// Checks the grid against the loaded data: a training size cannot exceed the training split.
@@ -192,14 +205,29 @@ fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
-/// A short, stable digest of everything that decides a run's numbers apart from its grid
-/// parameters. `log_every` is left out: it changes what is recorded, not the results.
+/// A digest of the settings that decide a run's numbers apart from its grid parameters.
+/// `log_every` is left out: it changes what is recorded, not the results. So are data file
+/// paths: the data's own digest stands for them in [`Config::results_hash`], so a sweep copied
+/// to another folder (a cluster's scratch space, say) still resumes, and a data file changed
+/// under the same name does not.
 fn settings_hash(data: &DataSource, train: &TrainSettings) -> String {
+    let mut data = data.clone();
+    match &mut data {
+        DataSource::Synthetic(_) => {}
+        DataSource::Mnist(spec) => spec.path = PathBuf::new(),
+        DataSource::Csv(spec) => {
+            spec.path = PathBuf::new();
+            spec.test_path = spec.test_path.as_ref().map(|_| PathBuf::new());
+        }
+    }
     let canonical = format!(
         "nnsweep-results-v1\ndata={data:?}\nsteps={}\nl2={:?}\ncost=quadratic\nactivation=sigmoid",
         train.steps, train.l2
     );
-    let digest = Sha256::digest(canonical.as_bytes());
+    hex16(&Sha256::digest(canonical.as_bytes()))
+}
+
+fn hex16(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -238,7 +266,11 @@ fn optional_unique<T, V: PartialEq + fmt::Debug>(
         .transpose()
 }
 
-fn resolve_data(raw: &RawData, invalid: &Invalid<'_>) -> Result<DataSource, ConfigError> {
+fn resolve_data(
+    raw: &RawData,
+    config_path: &Path,
+    invalid: &Invalid<'_>,
+) -> Result<DataSource, ConfigError> {
     let kind = *raw.kind.get_ref();
     // Keys that only some kinds use: refuse the others, so a typo of kind is not silently ignored.
     let not_for = |key: &str, span: Option<std::ops::Range<usize>>| -> Result<(), ConfigError> {
@@ -253,6 +285,9 @@ fn resolve_data(raw: &RawData, invalid: &Invalid<'_>) -> Result<DataSource, Conf
     };
     match kind {
         DataKind::Circles | DataKind::Moons => {
+            for (key, span) in raw.file_keys() {
+                not_for(key, span)?;
+            }
             let shape = match kind {
                 DataKind::Circles => Shape::Circles {
                     factor: raw.factor.as_ref().map_or(0.8, |f| f.get_ref().0),
@@ -263,11 +298,11 @@ fn resolve_data(raw: &RawData, invalid: &Invalid<'_>) -> Result<DataSource, Conf
                 }
             };
             let samples = raw.samples.as_ref().map_or(500, |s| s.get_ref().0);
-            let test_fraction = raw.test_fraction.map_or(0.2, |f| f.0);
+            let test_fraction = raw.test_fraction.as_ref().map_or(0.2, |f| f.get_ref().0);
             let spec = SyntheticSpec {
                 shape,
                 samples,
-                noise: raw.noise.map_or(0.1, |n| n.0),
+                noise: raw.noise.as_ref().map_or(0.1, |n| n.get_ref().0),
                 test_fraction,
                 seed: raw.seed.unwrap_or(0),
             };
@@ -286,6 +321,127 @@ fn resolve_data(raw: &RawData, invalid: &Invalid<'_>) -> Result<DataSource, Conf
             }
             Ok(DataSource::Synthetic(spec))
         }
+        DataKind::Mnist => {
+            for (key, span) in raw.synthetic_keys() {
+                not_for(key, span)?;
+            }
+            not_for(
+                "test_fraction",
+                raw.test_fraction.as_ref().map(|f| f.span()),
+            )?;
+            not_for("test_path", raw.test_path.as_ref().map(|p| p.span()))?;
+            not_for("label_column", raw.label_column.as_ref().map(|c| c.span()))?;
+            if let (Some(_), Some(v)) = (&raw.test, &raw.validation) {
+                return Err(invalid(
+                    v.span(),
+                    "data.validation",
+                    "`validation = N` evaluates on N validation images instead of the test set, \
+                     so it cannot go with `test`; remove one of the two"
+                        .into(),
+                ));
+            }
+            let path = data_path(raw, config_path, invalid, MNIST_PATH_HINT)?;
+            let count = |c: &Option<Spanned<Count>>| c.as_ref().map(|c| c.get_ref().0);
+            Ok(DataSource::Mnist(MnistSpec {
+                path,
+                train: count(&raw.train),
+                test: count(&raw.test),
+                validation: count(&raw.validation),
+                subset: raw
+                    .subset
+                    .as_ref()
+                    .map_or(Subset::First, |s| match s.get_ref() {
+                        RawSubset::First => Subset::First,
+                        RawSubset::Random => Subset::Random,
+                    }),
+                seed: raw.seed.unwrap_or(0),
+            }))
+        }
+        DataKind::Csv => {
+            for (key, span) in raw.synthetic_keys() {
+                not_for(key, span)?;
+            }
+            for (key, span) in raw.mnist_keys() {
+                not_for(key, span)?;
+            }
+            let path = data_path(raw, config_path, invalid, CSV_PATH_HINT)?;
+            let test_path = raw
+                .test_path
+                .as_ref()
+                .map(|p| resolve_path(config_path, p.get_ref()));
+            if let (Some(_), Some(f)) = (&test_path, &raw.test_fraction) {
+                return Err(invalid(
+                    f.span(),
+                    "data.test_fraction",
+                    "is not used when `test_path` gives the test rows; remove one of the two"
+                        .into(),
+                ));
+            }
+            let test_fraction = raw.test_fraction.as_ref().map_or(0.2, |f| f.get_ref().0);
+            if test_path.is_none() && test_fraction == 0.0 {
+                let span = raw
+                    .test_fraction
+                    .as_ref()
+                    .map_or(raw.kind.span(), |f| f.span());
+                return Err(invalid(
+                    span,
+                    "data.test_fraction",
+                    "0 leaves no test rows: give a fraction such as 0.2, or a `test_path`".into(),
+                ));
+            }
+            let Some(label_column) = &raw.label_column else {
+                return Err(invalid(
+                    raw.kind.span(),
+                    "data.label_column",
+                    "missing: name the CSV column that holds the class labels (integers 0, 1, \
+                     2, ...), e.g. `label_column = \"label\"`"
+                        .into(),
+                ));
+            };
+            Ok(DataSource::Csv(TableSpec {
+                path,
+                test_path,
+                label_column: label_column.get_ref().clone(),
+                test_fraction,
+                seed: raw.seed.unwrap_or(0),
+            }))
+        }
+    }
+}
+
+const MNIST_PATH_HINT: &str = "the course's mnist.pkl.gz, a folder holding the four MNIST IDX \
+    files, or the sample shipped with nnsweep, data/mnist-small.pkl.gz";
+const CSV_PATH_HINT: &str = "a CSV file with a header row, numeric feature columns and an \
+    integer label column";
+
+/// A relative data path is read from the config file's folder, so a sweep runs the same from
+/// any working directory (a batch job's, say). An existing file's path is made absolute, so
+/// messages name it unambiguously.
+fn resolve_path(config_path: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    let joined = match config_path.parent() {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.to_path_buf(),
+    };
+    std::fs::canonicalize(&joined).unwrap_or(joined)
+}
+
+fn data_path(
+    raw: &RawData,
+    config_path: &Path,
+    invalid: &Invalid<'_>,
+    hint: &str,
+) -> Result<PathBuf, ConfigError> {
+    match &raw.path {
+        Some(p) if !p.get_ref().is_empty() => Ok(resolve_path(config_path, p.get_ref())),
+        other => Err(invalid(
+            other.as_ref().map_or(raw.kind.span(), |p| p.span()),
+            "data.path",
+            format!(
+                "missing: set `path` to {hint} (a relative path is read from the config \
+                 file's folder)"
+            ),
+        )),
     }
 }
 
@@ -306,6 +462,8 @@ struct RawConfig {
 enum DataKind {
     Circles,
     Moons,
+    Mnist,
+    Csv,
 }
 
 impl fmt::Display for DataKind {
@@ -313,6 +471,8 @@ impl fmt::Display for DataKind {
         f.write_str(match self {
             DataKind::Circles => "circles",
             DataKind::Moons => "moons",
+            DataKind::Mnist => "mnist",
+            DataKind::Csv => "csv",
         })
     }
 }
@@ -322,10 +482,60 @@ impl fmt::Display for DataKind {
 struct RawData {
     kind: Spanned<DataKind>,
     samples: Option<Spanned<Count>>,
-    noise: Option<NonNegative>,
+    noise: Option<Spanned<NonNegative>>,
     factor: Option<Spanned<OpenFraction>>,
-    test_fraction: Option<Fraction>,
+    test_fraction: Option<Spanned<Fraction>>,
     seed: Option<u64>,
+    // mnist and csv
+    path: Option<Spanned<String>>,
+    // mnist
+    train: Option<Spanned<Count>>,
+    test: Option<Spanned<Count>>,
+    validation: Option<Spanned<Count>>,
+    subset: Option<Spanned<RawSubset>>,
+    // csv
+    test_path: Option<Spanned<String>>,
+    label_column: Option<Spanned<String>>,
+}
+
+type KeySpan = (&'static str, Option<std::ops::Range<usize>>);
+
+impl RawData {
+    /// Keys only the generated datasets use.
+    fn synthetic_keys(&self) -> [KeySpan; 3] {
+        [
+            ("samples", self.samples.as_ref().map(|s| s.span())),
+            ("noise", self.noise.as_ref().map(|s| s.span())),
+            ("factor", self.factor.as_ref().map(|s| s.span())),
+        ]
+    }
+
+    /// Keys only MNIST uses.
+    fn mnist_keys(&self) -> [KeySpan; 4] {
+        [
+            ("train", self.train.as_ref().map(|s| s.span())),
+            ("test", self.test.as_ref().map(|s| s.span())),
+            ("validation", self.validation.as_ref().map(|s| s.span())),
+            ("subset", self.subset.as_ref().map(|s| s.span())),
+        ]
+    }
+
+    /// Keys only the file-based datasets use.
+    fn file_keys(&self) -> impl Iterator<Item = KeySpan> {
+        self.mnist_keys().into_iter().chain([
+            ("path", self.path.as_ref().map(|s| s.span())),
+            ("test_path", self.test_path.as_ref().map(|s| s.span())),
+            ("label_column", self.label_column.as_ref().map(|s| s.span())),
+        ])
+    }
+}
+
+/// Which N samples `train`/`test`/`validation` take.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum RawSubset {
+    First,
+    Random,
 }
 
 #[derive(Deserialize, Default)]
@@ -569,22 +779,24 @@ seed = [0, 1]
         assert_eq!(c.grid.eta, vec![5e-3, 1e-2]);
         assert_eq!(c.train.log_every, 1000);
         assert_eq!(c.train.l2, 0.0);
-        let DataSource::Synthetic(spec) = &c.data;
+        let DataSource::Synthetic(spec) = &c.data else {
+            panic!("{:?}", c.data)
+        };
         assert_eq!(spec.shape, Shape::Circles { factor: 0.8 });
         assert_eq!(spec.test_fraction, 0.2);
     }
 
     #[test]
     fn the_hash_follows_the_settings_not_the_grid_or_the_logging() {
-        let base = parse(GOOD).unwrap().hash;
+        let base = parse(GOOD).unwrap().settings_hash;
         let more_seeds = GOOD.replace("seed = [0, 1]", "seed = [0, 1, 2]");
-        assert_eq!(parse(&more_seeds).unwrap().hash, base);
+        assert_eq!(parse(&more_seeds).unwrap().settings_hash, base);
         let logging = GOOD.replace("steps = 100", "steps = 100\nlog_every = 10");
-        assert_eq!(parse(&logging).unwrap().hash, base);
+        assert_eq!(parse(&logging).unwrap().settings_hash, base);
         let noisier = GOOD.replace("noise = 0.1", "noise = 0.2");
-        assert_ne!(parse(&noisier).unwrap().hash, base);
+        assert_ne!(parse(&noisier).unwrap().settings_hash, base);
         let explicit_default = GOOD.replace("noise = 0.1", "noise = 0.1\nfactor = 0.8");
-        assert_eq!(parse(&explicit_default).unwrap().hash, base);
+        assert_eq!(parse(&explicit_default).unwrap().settings_hash, base);
     }
 
     #[test]
@@ -647,6 +859,93 @@ seed = [0, 1]
         assert!(
             parse(&GOOD.replace("steps = 100", "steps = 100\nactivation = \"sigmoid\"")).is_ok()
         );
+    }
+
+    const MNIST: &str = r#"
+name = "mnist"
+[data]
+kind = "mnist"
+path = "mnist.pkl.gz"
+train = 500
+test = 100
+[train]
+steps = 100
+[grid]
+hidden = [30]
+eta = [5e-4]
+seed = [0]
+"#;
+
+    #[test]
+    fn mnist_paths_are_read_from_the_config_files_folder() {
+        let c = Config::parse(MNIST, Path::new("configs/sweep.toml")).unwrap();
+        let DataSource::Mnist(spec) = &c.data else {
+            panic!("{:?}", c.data)
+        };
+        assert_eq!(spec.path, Path::new("configs/mnist.pkl.gz"));
+        assert_eq!(
+            (spec.train, spec.test, spec.validation),
+            (Some(500), Some(100), None)
+        );
+        assert_eq!((spec.subset, spec.seed), (Subset::First, 0));
+        let abs = MNIST.replace("\"mnist.pkl.gz\"", "\"/data/mnist.pkl.gz\"");
+        let c = Config::parse(&abs, Path::new("configs/sweep.toml")).unwrap();
+        let DataSource::Mnist(spec) = &c.data else {
+            panic!("{:?}", c.data)
+        };
+        assert_eq!(spec.path, Path::new("/data/mnist.pkl.gz"));
+        let random = MNIST.replace("test = 100", "test = 100\nsubset = \"random\"\nseed = 3");
+        let DataSource::Mnist(spec) = parse(&random).unwrap().data else {
+            panic!()
+        };
+        assert_eq!((spec.subset, spec.seed), (Subset::Random, 3));
+    }
+
+    #[test]
+    fn mnist_and_csv_keys_are_checked_against_the_kind() {
+        let e = error(&MNIST.replace("path = \"mnist.pkl.gz\"\n", ""));
+        assert!(
+            e.contains("sweep.toml:4: `data.path`") && e.contains("mnist-small.pkl.gz"),
+            "{e}"
+        );
+        let e = error(&MNIST.replace("train = 500", "train = 500\nnoise = 0.1"));
+        assert!(
+            e.contains("`data.noise`") && e.contains("kind = \"mnist\""),
+            "{e}"
+        );
+        let e = error(&MNIST.replace("test = 100", "test = 100\nvalidation = 50"));
+        assert!(
+            e.contains("sweep.toml:8: `data.validation`") && e.contains("test"),
+            "{e}"
+        );
+        let e = error(&MNIST.replace("test = 100", "subset = \"sometimes\""));
+        assert!(e.contains("first") && e.contains("random"), "{e}");
+        let e = error(&GOOD.replace("noise = 0.1", "noise = 0.1\npath = \"x.csv\""));
+        assert!(e.contains("`data.path`") && e.contains("circles"), "{e}");
+
+        let csv = MNIST
+            .replace("kind = \"mnist\"", "kind = \"csv\"")
+            .replace("train = 500\ntest = 100\n", "");
+        let e = error(&csv);
+        assert!(
+            e.contains("`data.label_column`") && e.contains("missing"),
+            "{e}"
+        );
+        let c = parse(&csv.replace("[train]", "label_column = \"y\"\n[train]")).unwrap();
+        let DataSource::Csv(spec) = &c.data else {
+            panic!("{:?}", c.data)
+        };
+        assert_eq!((spec.label_column.as_str(), spec.test_fraction), ("y", 0.2));
+        let e = error(&csv.replace(
+            "[train]",
+            "label_column = \"y\"\ntest_path = \"t.csv\"\ntest_fraction = 0.3\n[train]",
+        ));
+        assert!(
+            e.contains("`data.test_fraction`") && e.contains("test_path"),
+            "{e}"
+        );
+        let e = error(&csv.replace("[train]", "label_column = \"y\"\ntrain = 5\n[train]"));
+        assert!(e.contains("`data.train`") && e.contains("csv"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! Ids depend only on a run's own parameters, never on its position in the grid, so adding a
 //! seed or an eta to a sweep keeps the ids of the runs already done (resume and merged shards
 //! rely on that).
+//!
+//! A sweep spread over several jobs runs one [`Shard`] of the plan in each: [`select`] keeps the
+//! runs of one shard, interleaved by grid position.
 
 use crate::config::Config;
 use crate::nn::{flops_per_step, n_params, Engine, Precision, TrainSpec};
@@ -119,6 +122,146 @@ pub fn expand(config: &Config) -> Vec<RunSpec> {
     runs
 }
 
+/// One share of a sweep split over several jobs (a SLURM job array, say): shard `index` of
+/// `count` holds the runs whose position in the grid is `index` modulo `count`.
+///
+/// Interleaving (rather than cutting the grid into blocks) gives each shard its share of every
+/// network size, so shards take about the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+/// A shard that cannot be, with what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShardError(pub String);
+
+impl Shard {
+    /// Shard `index` of `count`; needs `count >= 1` and `index < count`.
+    pub fn new(index: usize, count: usize) -> Result<Shard, ShardError> {
+        if count == 0 {
+            return Err(ShardError(
+                "a sweep cannot be split into 0 shards: N in I/N must be at least 1".into(),
+            ));
+        }
+        if index >= count {
+            return Err(ShardError(format!(
+                "shard {index}/{count} does not exist: shards are numbered from 0, so I must be \
+                 below N (0/{count} to {}/{count})",
+                count - 1
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// `"I/N"`, as `--shard` takes it: `"0/4"` is the first of four shards.
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+        let bad = || {
+            ShardError(format!(
+                "`{text}` is not a shard: write I/N, e.g. 0/4 for the first of 4 shards"
+            ))
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let i = i.trim().parse().map_err(|_| bad())?;
+        let n = n.trim().parse().map_err(|_| bad())?;
+        Shard::new(i, n)
+    }
+
+    /// The shard of a task of a SLURM job array, from the variables SLURM sets in it:
+    /// `SLURM_ARRAY_TASK_ID`, and `SLURM_ARRAY_TASK_COUNT` or `_MIN`/`_MAX` (with `_STEP`).
+    /// `None` outside a job array. `var` looks a variable up (`std::env::var(..).ok()`).
+    ///
+    /// Task ids need not start at 0 (`--array=1-8` gives shards 0/8 to 7/8), but they must be
+    /// an evenly spaced range: a list such as `--array=1,5,7` cannot say which share is whose.
+    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, ShardError> {
+        let Some(id) = var("SLURM_ARRAY_TASK_ID") else {
+            return Ok(None);
+        };
+        let number = |name: &str, value: &str| -> Result<usize, ShardError> {
+            value.trim().parse().map_err(|_| {
+                ShardError(format!(
+                    "{name}={value} is not a task number; pass --shard I/N explicitly"
+                ))
+            })
+        };
+        let get = |name: &str| -> Result<Option<usize>, ShardError> {
+            var(name).map(|v| number(name, &v)).transpose()
+        };
+        let id = number("SLURM_ARRAY_TASK_ID", &id)?;
+        let min = get("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let max = get("SLURM_ARRAY_TASK_MAX")?;
+        let step = get("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        let count = match (get("SLURM_ARRAY_TASK_COUNT")?, max) {
+            (Some(count), _) => count,
+            (None, Some(max)) if max >= min => (max - min) / step + 1,
+            (None, _) => {
+                return Err(ShardError(
+                    "SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor \
+                     SLURM_ARRAY_TASK_MAX: pass --shard I/N explicitly"
+                        .into(),
+                ))
+            }
+        };
+        let uneven = || {
+            ShardError(format!(
+                "this job array's task ids are not an evenly spaced range (task {id}, min {min}, \
+                 max {}, step {step}, {count} tasks), so the task cannot tell which share of the \
+                 sweep is its own: submit with --array=0-{} or pass --shard I/N explicitly",
+                max.map_or("?".into(), |m| m.to_string()),
+                count.max(1) - 1
+            ))
+        };
+        if id < min || (id - min) % step != 0 {
+            return Err(uneven());
+        }
+        if let Some(max) = max {
+            if max < min || (max - min) / step + 1 != count {
+                return Err(uneven());
+            }
+        }
+        let index = (id - min) / step;
+        if index >= count {
+            return Err(uneven());
+        }
+        Shard::new(index, count).map(Some)
+    }
+
+    /// Whether `run` belongs to this shard.
+    pub fn contains(&self, run: &RunSpec) -> bool {
+        run.index % self.count == self.index
+    }
+
+    /// `shard-0-of-4`: what a shard's results file is called after.
+    pub fn file_tag(&self) -> String {
+        format!("shard-{}-of-{}", self.index, self.count)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = ShardError;
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        Shard::parse(s)
+    }
+}
+
+/// The runs of `runs` that belong to `shard` (all of them for `None`), in the same order and
+/// keeping their grid indices.
+pub fn select(runs: Vec<RunSpec>, shard: Option<Shard>) -> Vec<RunSpec> {
+    match shard {
+        None => runs,
+        Some(shard) => runs.into_iter().filter(|r| shard.contains(r)).collect(),
+    }
+}
+
 /// `h30x30_eta0.0005_l2=0_steps20000_seed2` (with `_n500` before the seed when the training
 /// size is swept). Rust prints floats in their shortest exact form, so ids round-trip.
 fn run_id(run: &RunSpec) -> String {
@@ -174,6 +317,91 @@ mod tests {
         assert!(large
             .iter()
             .any(|r| r.id == "h6_eta0.3_l2=0.01_steps200_n50_seed2"));
+    }
+
+    #[test]
+    fn shards_interleave_and_together_hold_every_run_once() {
+        let runs = expand(&config(
+            "hidden = [2, 3]\neta = [0.1, 0.2, 0.3]\nseed = [0, 1]",
+        ));
+        assert_eq!(runs.len(), 12);
+        for count in 1..=14 {
+            let mut seen: Vec<usize> = Vec::new();
+            for index in 0..count {
+                let shard = Shard::new(index, count).unwrap();
+                let share = select(runs.clone(), Some(shard));
+                // Interleaved: sizes differ by at most one, every k-th run.
+                assert!(share.len() == 12 / count || share.len() == 12 / count + 1);
+                assert!(share.iter().all(|r| r.index % count == index));
+                seen.extend(share.iter().map(|r| r.index));
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, (0..12).collect::<Vec<_>>(), "{count} shards");
+        }
+        assert_eq!(select(runs.clone(), None), runs);
+    }
+
+    #[test]
+    fn shards_parse_and_refuse_what_cannot_be() {
+        assert_eq!(Shard::parse("0/4"), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(Shard::parse(" 3 / 4 ").unwrap().to_string(), "3/4");
+        assert_eq!(Shard::parse("2/3").unwrap().file_tag(), "shard-2-of-3");
+        for bad in ["4/4", "0/0", "1", "a/3", "-1/3", "1/3/4", ""] {
+            let e = Shard::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("shard") || e.contains("I/N"), "{bad}: {e}");
+        }
+        assert!(Shard::parse("4/4").unwrap_err().0.contains("0/4 to 3/4"));
+    }
+
+    #[test]
+    fn slurm_array_variables_give_the_shard() {
+        fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+            move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        }
+        let shard = |pairs: &[(&str, &str)]| Shard::from_slurm(env(pairs));
+        assert_eq!(shard(&[]), Ok(None));
+        let zero_based = [
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "2"),
+        ];
+        assert_eq!(shard(&zero_based), Ok(Some(Shard { index: 2, count: 3 })));
+        // --array=1-4, only MIN/MAX known.
+        let one_based = [
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "4"),
+        ];
+        assert_eq!(shard(&one_based), Ok(Some(Shard { index: 0, count: 4 })));
+        // --array=0-8:4 → tasks 0, 4, 8.
+        let stepped = [
+            ("SLURM_ARRAY_TASK_ID", "8"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "8"),
+            ("SLURM_ARRAY_TASK_STEP", "4"),
+        ];
+        assert_eq!(shard(&stepped), Ok(Some(Shard { index: 2, count: 3 })));
+        // --array=1,5,7: a list, not a range.
+        let list = [
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "7"),
+        ];
+        assert!(shard(&list).unwrap_err().0.contains("--shard I/N"));
+        assert!(shard(&[("SLURM_ARRAY_TASK_ID", "1")]).is_err());
+        assert!(shard(&[
+            ("SLURM_ARRAY_TASK_ID", "x"),
+            ("SLURM_ARRAY_TASK_COUNT", "3")
+        ])
+        .is_err());
     }
 
     #[test]

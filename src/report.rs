@@ -762,15 +762,13 @@ pub fn render(
 pub enum ReportError {
     #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error(
-        "{path} is not a results file of `nnsweep run`: its header lacks the column(s) {missing}"
-    )]
-    NotResults { path: PathBuf, missing: String },
+    #[error("{path} is not a results file of `nnsweep run`: {why}")]
+    NotResults { path: PathBuf, why: String },
     #[error("no finished run in {files}: nothing to report")]
     Empty { files: String },
     #[error(
@@ -820,14 +818,24 @@ fn check_header(path: &Path) -> Result<(), ReportError> {
         .copied()
         .filter(|c| !have.contains(c))
         .collect();
-    if missing.is_empty() {
-        Ok(())
+    let why = if missing.is_empty() {
+        return Ok(());
+    } else if have == ["run_id", "step", "train_acc", "test_acc", "cost"] {
+        "it is a learning-curves file (plot it with `nnsweep plot RESULTS.csv --kind curves`)"
+            .to_string()
+    } else if missing.len() <= 3 {
+        format!("its header lacks the column(s) {}", missing.join(", "))
     } else {
-        Err(ReportError::NotResults {
-            path: path.to_path_buf(),
-            missing: missing.join(", "),
-        })
-    }
+        format!(
+            "its first line lacks {} of the {} columns (run_id, dataset, n_train, ...)",
+            missing.len(),
+            COLUMNS.len()
+        )
+    };
+    Err(ReportError::NotResults {
+        path: path.to_path_buf(),
+        why,
+    })
 }
 
 /// Merges already-read record sets; see [`load`].
@@ -933,9 +941,9 @@ pub fn write_summaries(results_csv: &Path) -> Result<Vec<PathBuf>, ReportError> 
         ("tex", to_latex(&summary, Metric::Gap, Tables::Both)),
     ] {
         let path = PathBuf::from(format!("{}.summary.{ext}", stem.display()));
-        std::fs::write(&path, text).map_err(|source| ReportError::Write {
+        std::fs::write(&path, text).map_err(|error| ReportError::Write {
             path: path.clone(),
-            source,
+            error,
         })?;
         written.push(path);
     }

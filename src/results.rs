@@ -5,7 +5,7 @@
 //! and on old runs alike.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -54,19 +54,20 @@ pub struct RunRecord {
 pub struct ResultsWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    dropped: u64,
 }
 
 impl ResultsWriter {
-    /// Opens `path` for appending, creating it (and its folder) with a header when it is new or empty.
+    /// Opens `path` for appending, creating it (and its folder) with a header when it is new or
+    /// empty. A partial last line (a job killed while writing) is cut off first, or the next row
+    /// would be glued to it: see [`ResultsWriter::dropped`].
     pub fn append(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (file, dropped) = open_for_append(path)?;
         let needs_header = file.metadata()?.len() == 0;
         let mut writer = ResultsWriter {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
+            dropped,
         };
         if needs_header {
             writer.write_line(&header_line())?;
@@ -77,6 +78,11 @@ impl ResultsWriter {
     /// Where the rows go.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes of a partial last line cut off when the file was opened (0: the file was whole).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Writes one record as one line and flushes it to the operating system.
@@ -99,19 +105,23 @@ impl ResultsWriter {
 /// `(run_id, step)`.
 pub struct CurvesWriter {
     out: BufWriter<File>,
+    dropped: u64,
 }
 
 impl CurvesWriter {
+    /// Opens `path` for appending like [`ResultsWriter::append`], partial last line cut off.
     pub fn append(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (file, dropped) = open_for_append(path)?;
         let mut out = BufWriter::new(file);
         if out.get_ref().metadata()?.len() == 0 {
             out.write_all(b"run_id,step,train_acc,test_acc,cost\n")?;
         }
-        Ok(CurvesWriter { out })
+        Ok(CurvesWriter { out, dropped })
+    }
+
+    /// Bytes of a partial last line cut off when the file was opened.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Writes all points of one run and flushes them.
@@ -125,6 +135,44 @@ impl CurvesWriter {
         }
         self.out.flush()
     }
+}
+
+/// Opens (creating it and its folder) a line-oriented file for appending, after cutting off a
+/// last line that lacks its newline. Returns the file and how many bytes were cut.
+fn open_for_append(path: &Path) -> std::io::Result<(File, u64)> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let len = file.metadata()?.len();
+    let whole = whole_lines_len(&mut file, len)?;
+    if whole < len {
+        file.set_len(whole)?;
+    }
+    Ok((file, len - whole))
+}
+
+/// Length of the file up to and including its last newline, read backwards in blocks so a
+/// long file is not read whole.
+fn whole_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut end = len;
+    let mut buf = vec![0; BLOCK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let block = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(block)?;
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 fn header_line() -> String {
@@ -284,6 +332,42 @@ mod tests {
         f.write_all(b"b,circles,400,10").unwrap();
         let records = read_records(&path).unwrap();
         assert_eq!(records, vec![sample("a")]);
+    }
+
+    #[test]
+    fn appending_after_a_kill_cuts_the_partial_line_off_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        ResultsWriter::append(&path)
+            .unwrap()
+            .write(&sample("a"))
+            .unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"b,circles,400,10").unwrap();
+        let mut w = ResultsWriter::append(&path).unwrap();
+        assert_eq!(w.dropped(), 16);
+        assert_eq!(std::fs::read(&path).unwrap(), whole);
+        w.write(&sample("c")).unwrap();
+        assert_eq!(read_records(&path).unwrap(), vec![sample("a"), sample("c")]);
+        // A whole file is left alone; a file cut inside its header starts over.
+        assert_eq!(ResultsWriter::append(&path).unwrap().dropped(), 0);
+        std::fs::write(&path, b"run_id,data").unwrap();
+        assert_eq!(ResultsWriter::append(&path).unwrap().dropped(), 11);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{}\n", COLUMNS.join(",")));
+    }
+
+    #[test]
+    fn the_last_newline_is_found_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        let mut text = "x\n".repeat(3);
+        text.push_str(&"y".repeat(200_000));
+        std::fs::write(&path, &text).unwrap();
+        let w = CurvesWriter::append(&path).unwrap();
+        assert_eq!(w.dropped(), 200_000);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "x\nx\nx\n");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Subcommands, their arguments (clap derive) and exit codes.
 
 mod plan;
+mod plot;
 mod progress;
+mod report;
 mod run;
 
 use std::path::PathBuf;
@@ -15,10 +17,18 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// The input is wrong: a config, a data or results file, or the arguments.
     pub const BAD_INPUT: u8 = 2;
+    /// Stopped by SIGTERM, SIGINT or SIGUSR1 before every run was done; rows of finished runs
+    /// are on disk and the same command resumes.
+    pub const INTERRUPTED: u8 = 3;
 }
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 done; 1 failure (I/O, ...); 2 bad input (config, data or results file, arguments).
+Exit codes:
+  0  done: every run of the sweep (or of the shard) is in the results file
+  1  failure not caused by the input (I/O error, disk full, ...)
+  2  bad input: config, data or results file, or arguments (e.g. --shard 3/3)
+  3  stopped by SIGTERM, SIGINT or SIGUSR1 (a batch job's time limit, Ctrl-C) before every run
+     was done: finished runs are saved; run the same command again to resume
 
 Start with `nnsweep plan configs/circles.toml`, then `nnsweep run configs/circles.toml`.";
 
@@ -40,10 +50,28 @@ enum Command {
     ///
     /// Rows go to results/<name>.csv (name from the sweep file) as each run ends; a table of
     /// train accuracy, test accuracy and their gap, mean ± sd over seeds, ends the sweep.
-    /// Runs already in the results file (same run id, same config hash) are not trained again.
+    /// Runs already in the results file (same run id, same config hash) are not trained again,
+    /// so after a time limit or Ctrl-C the same command resumes. SIGTERM, SIGINT and SIGUSR1
+    /// stop it cleanly (see --grace; exit code 3).
+    #[command(after_help = AFTER_HELP)]
     Run(run::RunArgs),
     /// Check a sweep file and list its runs (parameters, sizes, FLOPs) without training.
     Plan(plan::PlanArgs),
+    /// Overfitting tables from results files: mean ± sd over seeds, Markdown, CSV or LaTeX.
+    ///
+    /// Reads one sweep's results or the shards of one sweep (each run counted once; files of
+    /// different configs are refused unless --force). Prints the long table (one row per
+    /// group) and a pivot of one metric (hidden sizes × etas).
+    Report(report::ReportArgs),
+    /// Charts (PNG or SVG): accuracy vs hidden size, gap heatmap, learning curves, decision
+    /// boundary.
+    ///
+    /// Examples:
+    ///   nnsweep plot results/circles_overfit.csv --kind accuracy --out accuracy.png
+    ///   nnsweep plot results/circles_overfit.csv --kind curves --group hidden=10,eta=0.005 --out c.svg
+    ///   nnsweep plot results/circles.csv --kind boundary --run <run id> --out boundary.png
+    #[command(verbatim_doc_comment)]
+    Plot(plot::PlotArgs),
 }
 
 /// The config path argument shared by the subcommands.
@@ -58,14 +86,30 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Plan(args) => plan::plan(args),
+        Command::Report(args) => report::report(args),
+        Command::Plot(args) => plot::plot(args),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", message(&error));
             ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// The error and its causes, each cause once: our error types already put their I/O cause in
+/// their own message (to say which file), so a cause already quoted is not repeated.
+fn message(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 /// Bad input is exit code 2, anything else 1: a batch script can tell "fix your file" from
@@ -75,6 +119,12 @@ fn exit_code(error: &anyhow::Error) -> u8 {
         cause.is::<nnsweep::config::ConfigError>()
             || cause.is::<nnsweep::results::ReadError>()
             || cause.is::<nnsweep::report::ReportError>()
+            || cause.is::<nnsweep::data::DataError>()
+            || cause.is::<nnsweep::model_file::ModelError>()
+            || matches!(
+                cause.downcast_ref::<nnsweep::plot::PlotError>(),
+                Some(nnsweep::plot::PlotError::Input(_))
+            )
             || cause.is::<BadInput>()
     });
     if bad_input {

@@ -16,7 +16,7 @@ pub struct PlanArgs {
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config.config)?;
-    let dataset = data::load(&config.data);
+    let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
     let runs = plan::expand(&config);
     let (d, k, n) = (dataset.n_features(), dataset.n_classes, dataset.train.len());
@@ -27,7 +27,7 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         dataset.name,
         n,
         dataset.test.len(),
-        config.hash
+        config.results_hash(&dataset)
     );
     println!(
         "{:<5} {:<40} {:>9} {:>8} {:>7} {:>9} {:>10}",

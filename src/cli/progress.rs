@@ -56,9 +56,35 @@ impl Progress {
         }
     }
 
+    /// Prints a line above the bar (or as is in a log).
+    pub fn line(&self, text: &str) {
+        self.printer().line(text);
+    }
+
+    /// Something that prints lines without breaking the bar, for another thread.
+    pub fn printer(&self) -> Printer {
+        match self {
+            Progress::Bar(bar) => Printer(Some(bar.clone())),
+            Progress::Lines { .. } => Printer(None),
+        }
+    }
+
     pub fn finish(&self) {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// Prints whole lines on stderr, above the progress bar when there is one.
+#[derive(Clone)]
+pub struct Printer(Option<ProgressBar>);
+
+impl Printer {
+    pub fn line(&self, text: &str) {
+        match &self.0 {
+            Some(bar) if !bar.is_finished() => bar.println(text),
+            _ => eprintln!("{text}"),
         }
     }
 }

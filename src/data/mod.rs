@@ -3,7 +3,14 @@
 //!
 //! A dataset is loaded once per sweep and shared read-only (behind an `Arc`) by every run.
 
+pub mod error;
+pub mod idx;
+pub mod mnist;
+pub mod pickle;
 pub mod synthetic;
+pub mod table;
+
+pub use error::DataError;
 
 use ndarray::{s, Array2, ArrayView2};
 
@@ -12,12 +19,18 @@ use ndarray::{s, Array2, ArrayView2};
 pub enum DataSource {
     /// Generated 2-D points: circles or moons.
     Synthetic(synthetic::SyntheticSpec),
+    /// MNIST from the course's pickle or the official IDX files.
+    Mnist(mnist::MnistSpec),
+    /// A user's own CSV table.
+    Csv(table::TableSpec),
 }
 
 /// Loads (or generates) the dataset once for the whole sweep.
-pub fn load(source: &DataSource) -> Dataset {
+pub fn load(source: &DataSource) -> Result<Dataset, DataError> {
     match source {
-        DataSource::Synthetic(spec) => synthetic::generate(spec),
+        DataSource::Synthetic(spec) => Ok(synthetic::generate(spec)),
+        DataSource::Mnist(spec) => mnist::load(spec),
+        DataSource::Csv(spec) => table::load(spec),
     }
 }
 
@@ -78,5 +91,21 @@ impl Dataset {
     /// Number of input features.
     pub fn n_features(&self) -> usize {
         self.train.n_features()
+    }
+
+    /// Feeds everything training sees into a hash: the name, the class count, and every value
+    /// and label of both splits, bit for bit. Results rows carry it (through the config hash),
+    /// so rows computed from other data are never mixed with these.
+    pub fn digest_into(&self, hasher: &mut impl sha2::Digest) {
+        hasher.update(self.name.as_bytes());
+        hasher.update((self.n_classes as u64).to_le_bytes());
+        for split in [&self.train, &self.test] {
+            hasher.update((split.x.nrows() as u64).to_le_bytes());
+            hasher.update((split.x.ncols() as u64).to_le_bytes());
+            for v in split.x.iter() {
+                hasher.update(v.to_bits().to_le_bytes());
+            }
+            hasher.update(&split.labels);
+        }
     }
 }

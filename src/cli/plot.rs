@@ -1,0 +1,189 @@
+//! `nnsweep plot`: charts from results, curves and model files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use nnsweep::model_file;
+use nnsweep::plot::{self, PlotOptions};
+use nnsweep::report::{self, GroupKey};
+
+use super::BadInput;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Train and test accuracy against hidden size, one colour per eta, ± sd over seeds.
+    Accuracy,
+    /// Heatmap of the mean gap, hidden sizes × etas, values printed in the cells.
+    Gap,
+    /// Train and test accuracy against the step, from the curves file ([train] log_every).
+    Curves,
+    /// Class regions of a saved 2-D model with its training points ([output] save_models).
+    Boundary,
+}
+
+#[derive(clap::Args)]
+pub struct PlotArgs {
+    /// Results files of `nnsweep run` (shards are merged, each run counted once). Not needed
+    /// for --kind boundary with --model.
+    #[arg(value_name = "RESULTS.csv")]
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// The chart file; .png or .svg chooses the format.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Width in pixels [default: 900; 800 for boundary].
+    #[arg(long)]
+    width: Option<u32>,
+    /// Height in pixels [default: 600].
+    #[arg(long)]
+    height: Option<u32>,
+    /// Pool results files from different configs (different config_hash).
+    #[arg(long)]
+    force: bool,
+    /// Curves: the curves file [default: beside the first results file, <name>.curves.csv].
+    #[arg(long, value_name = "FILE")]
+    curves: Option<PathBuf>,
+    /// Curves: these run ids, comma-separated.
+    #[arg(long, value_name = "IDS", conflicts_with = "group")]
+    runs: Option<String>,
+    /// Curves: every run (seed) of one group, e.g. hidden=10,eta=0.005.
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    group: Option<String>,
+    /// Boundary: the model file to draw.
+    #[arg(long, value_name = "FILE", conflicts_with = "run")]
+    model: Option<PathBuf>,
+    /// Boundary: the run whose saved model to draw, found under results/<name>/models/.
+    #[arg(long, value_name = "ID")]
+    run: Option<String>,
+}
+
+pub fn plot(args: PlotArgs) -> Result<ExitCode> {
+    // The boundary chart is square plus a legend: narrower by default, no empty band.
+    let default_width = if args.kind == Kind::Boundary {
+        800
+    } else {
+        900
+    };
+    let opts = PlotOptions {
+        out: args.out.clone(),
+        width: args.width.unwrap_or(default_width),
+        height: args.height.unwrap_or(600),
+    };
+    let records = || -> Result<Vec<nnsweep::results::RunRecord>> {
+        if args.files.is_empty() {
+            return Err(BadInput(format!(
+                "--kind {} needs a results file: nnsweep plot results/<name>.csv --kind ...",
+                kind_name(args.kind)
+            ))
+            .into());
+        }
+        let loaded = report::load(&args.files, args.force)?;
+        for w in &loaded.warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(loaded.records)
+    };
+    match args.kind {
+        Kind::Accuracy | Kind::Gap => {
+            let records = records()?;
+            let pooled: Vec<&str> = GroupKey::varying(&records)
+                .into_iter()
+                .filter(|k| !matches!(k, GroupKey::Hidden | GroupKey::Eta))
+                .map(GroupKey::name)
+                .collect();
+            if !pooled.is_empty() {
+                eprintln!(
+                    "warning: {} also vary; the chart pools them (report them apart with `nnsweep report --by`)",
+                    pooled.join(", ")
+                );
+            }
+            if args.kind == Kind::Accuracy {
+                plot::accuracy_chart(&records, &opts)?;
+            } else {
+                plot::gap_heatmap(&records, &opts)?;
+            }
+        }
+        Kind::Curves => {
+            let curves_path = match (&args.curves, args.files.first()) {
+                (Some(p), _) => p.clone(),
+                (None, Some(results)) => plot::curves_path_for(results),
+                (None, None) => {
+                    return Err(BadInput(
+                        "--kind curves needs a results file or --curves FILE".into(),
+                    )
+                    .into())
+                }
+            };
+            let rows = plot::read_curves(&curves_path)?;
+            let runs: Vec<String> = if let Some(ids) = &args.runs {
+                ids.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            } else if let Some(group) = &args.group {
+                plot::runs_matching(&records()?, group)?
+            } else {
+                let mut ids: Vec<String> = Vec::new();
+                for r in &rows {
+                    if !ids.contains(&r.run_id) {
+                        ids.push(r.run_id.clone());
+                    }
+                }
+                if ids.len() > plot::MAX_CURVES {
+                    return Err(BadInput(format!(
+                        "{} holds the curves of {} runs: choose some with --runs ID,ID or \
+                         --group hidden=...,eta=... (e.g. --runs {})",
+                        curves_path.display(),
+                        ids.len(),
+                        ids[..2].join(",")
+                    ))
+                    .into());
+                }
+                ids
+            };
+            let names = if args.files.is_empty() {
+                plot::describe_runs(&[], &runs)
+            } else {
+                plot::describe_runs(&records()?, &runs)
+            };
+            plot::curves_chart(&rows, &runs, &names, &opts)?;
+        }
+        Kind::Boundary => {
+            let path = match (&args.model, &args.run, args.files.first()) {
+                (Some(m), _, _) => m.clone(),
+                (None, Some(id), Some(results)) => {
+                    model_file::path_for(&model_file::models_dir_for(results), id)
+                }
+                _ => {
+                    return Err(BadInput(
+                        "--kind boundary needs --model FILE, or a results file and --run ID \
+                         (models are saved by `nnsweep run` with [output] save_models = true)"
+                            .into(),
+                    )
+                    .into())
+                }
+            };
+            let model = model_file::load(&path)?;
+            plot::boundary_chart(&model, &opts)?;
+        }
+    }
+    eprintln!(
+        "wrote {} ({}x{} pixels)",
+        opts.out.display(),
+        opts.width,
+        opts.height
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Accuracy => "accuracy",
+        Kind::Gap => "gap",
+        Kind::Curves => "curves",
+        Kind::Boundary => "boundary",
+    }
+}

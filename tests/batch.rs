@@ -1,0 +1,320 @@
+//! Batch-job behaviour through the real binary: kills, signals, resume, shards, and results
+//! files of another config. Small circles sweeps in temp folders; nothing from /work/shared.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::batch::{
+    ids, plan_ids, process as nnsweep, sorted, wait_for_rows, whole_rows, Running, Sweep,
+};
+
+const LONG: Duration = Duration::from_secs(120);
+
+#[test]
+fn a_sweep_killed_with_sigkill_resumes_with_every_run_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::slow("killed");
+    let config = sweep.write(dir.path());
+    let out = dir.path().join("results/killed.csv");
+    let mut run = Running::start({
+        let mut c = nnsweep(dir.path());
+        c.args(["run", "killed.toml", "--threads", "2"]);
+        c
+    });
+    wait_for_rows(&out, 3, LONG);
+    run.child.kill().unwrap();
+    run.wait(LONG);
+    let before = nnsweep::results::read_records(&out).unwrap();
+    assert!(
+        before.len() < sweep.runs(),
+        "the sweep ended before the kill"
+    );
+    // A kill inside a write leaves a partial last line: it must not be glued to the next row.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    f.write_all(b"h8_eta0.01_l2=0_steps3000_seed7,circles,40")
+        .unwrap();
+    drop(f);
+
+    let again = nnsweep(dir.path())
+        .args(["run", "killed.toml", "--threads", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cut off a partial last line"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} already in", before.len())),
+        "{stderr}"
+    );
+    let after = whole_rows(&out);
+    assert_eq!(ids(&after), sorted(plan_ids(&config)));
+    // Rows written before the kill are kept as they were.
+    assert_eq!(after[..before.len()], before[..]);
+}
+
+#[test]
+fn sigterm_exits_3_with_rows_flushed_and_the_same_command_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::slow("termed");
+    let config = sweep.write(dir.path());
+    let out = dir.path().join("results/termed.csv");
+    let mut run = Running::start({
+        let mut c = nnsweep(dir.path());
+        c.args(["run", "termed.toml", "--threads", "2"]);
+        c
+    });
+    wait_for_rows(&out, 2, LONG);
+    run.signal("TERM");
+    let (code, _) = run.wait(LONG);
+    let stderr = run.stderr_text();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("to resume, run again: nnsweep run termed.toml --threads 2"),
+        "{stderr}"
+    );
+    // With the default grace, the runs in flight finished and wrote their rows.
+    assert!(stderr.contains(", 0 abandoned"), "{stderr}");
+    let first = whole_rows(&out);
+    assert!(first.len() >= 2 && first.len() < sweep.runs(), "{stderr}");
+
+    let again = nnsweep(dir.path())
+        .args(["run", "termed.toml", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(ids(&whole_rows(&out)), sorted(plan_ids(&config)));
+}
+
+/// One run long enough (minutes) that only abandoning it ends the process quickly.
+fn one_long_run(dir: &std::path::Path) -> Sweep {
+    let sweep = Sweep {
+        steps: 50_000_000,
+        hidden: vec![8],
+        etas: vec![5e-3],
+        seeds: 1,
+        ..Sweep::fast("long")
+    };
+    sweep.write(dir);
+    sweep
+}
+
+#[test]
+fn grace_0_abandons_the_runs_in_flight_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    one_long_run(dir.path());
+    let mut run = Running::start({
+        let mut c = nnsweep(dir.path());
+        c.args(["run", "long.toml", "--grace", "0"]);
+        c
+    });
+    run.wait_for_line("nnsweep 0.", LONG);
+    std::thread::sleep(Duration::from_millis(200));
+    run.signal("TERM");
+    let (code, took) = run.wait(LONG);
+    let stderr = run.stderr_text();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {stderr}");
+    assert!(stderr.contains("1 abandoned"), "{stderr}");
+    assert!(whole_rows(&dir.path().join("results/long.csv")).is_empty());
+}
+
+#[test]
+fn a_second_sigint_abandons_without_waiting_for_the_grace_time() {
+    let dir = tempfile::tempdir().unwrap();
+    one_long_run(dir.path());
+    let mut run = Running::start({
+        let mut c = nnsweep(dir.path());
+        c.args(["run", "long.toml", "--grace", "600"]);
+        c
+    });
+    run.wait_for_line("nnsweep 0.", LONG);
+    run.signal("INT");
+    run.wait_for_line("SIGINT: stopping", LONG);
+    run.signal("INT");
+    let (code, took) = run.wait(LONG);
+    let stderr = run.stderr_text();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}: {stderr}");
+    assert!(stderr.contains("SIGINT again"), "{stderr}");
+}
+
+#[test]
+fn shards_together_equal_the_unsharded_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::fast("sharded");
+    let config = sweep.write(dir.path());
+    let whole = nnsweep(dir.path())
+        .args(["run", "sharded.toml", "--out", "all.csv", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(whole.status.success());
+    let all = whole_rows(&dir.path().join("all.csv"));
+    assert_eq!(ids(&all), sorted(plan_ids(&config)));
+
+    // Shard 0 by --shard, shard 1 from a SLURM job array's variables, shard 2 by --shard.
+    let mut shard_rows = Vec::new();
+    for i in 0..3 {
+        let mut cmd = nnsweep(dir.path());
+        cmd.args(["run", "sharded.toml"]);
+        if i == 1 {
+            cmd.env("SLURM_ARRAY_TASK_ID", "11")
+                .env("SLURM_ARRAY_TASK_MIN", "10")
+                .env("SLURM_ARRAY_TASK_MAX", "12")
+                .env("SLURM_ARRAY_TASK_COUNT", "3")
+                .env("SLURM_CPUS_PER_TASK", "1");
+        } else {
+            cmd.args(["--shard", &format!("{i}/3")]);
+        }
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(&format!("shard {i}/3: 4 of 12 runs")),
+            "{stderr}"
+        );
+        if i == 1 {
+            assert!(stderr.contains(", 1 threads"), "{stderr}");
+        }
+        let rows = whole_rows(
+            &dir.path()
+                .join(format!("results/sharded.shard-{i}-of-3.csv")),
+        );
+        let plan = plan_ids(&config);
+        assert!(rows
+            .iter()
+            .all(|r| plan.iter().position(|id| *id == r.run_id).unwrap() % 3 == i));
+        shard_rows.extend(rows);
+    }
+    let mut sharded = shard_rows.clone();
+    let mut unsharded = all.clone();
+    for r in sharded.iter_mut().chain(unsharded.iter_mut()) {
+        r.seconds = 0.0;
+    }
+    sharded.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    unsharded.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    assert_eq!(sharded, unsharded);
+
+    let report = nnsweep(dir.path())
+        .args(["report"])
+        .args((0..3).map(|i| format!("results/sharded.shard-{i}-of-3.csv")))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(report.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&report.stdout);
+    assert!(stdout.contains("over 12 runs"), "{stdout}");
+}
+
+#[test]
+fn impossible_shards_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    Sweep::fast("bad").write(dir.path());
+    let by_flag = nnsweep(dir.path())
+        .args(["run", "bad.toml", "--shard", "3/3"])
+        .output()
+        .unwrap();
+    assert_eq!(by_flag.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&by_flag.stderr).contains("0/3 to 2/3"));
+    let by_slurm = nnsweep(dir.path())
+        .args(["run", "bad.toml"])
+        .env("SLURM_ARRAY_TASK_ID", "4")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .env("SLURM_ARRAY_TASK_MIN", "0")
+        .env("SLURM_ARRAY_TASK_MAX", "4")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&by_slurm.stderr);
+    assert_eq!(by_slurm.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--shard I/N"), "{stderr}");
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn another_configs_results_are_refused_unless_forced_and_fresh_keeps_them_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Sweep::fast("same");
+    first.write(dir.path());
+    assert!(nnsweep(dir.path())
+        .args(["run", "same.toml"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let out = dir.path().join("results/same.csv");
+    let original = std::fs::read(&out).unwrap();
+
+    // Same name, other data: another config hash.
+    let second = Sweep {
+        noise: 0.2,
+        ..first.clone()
+    };
+    let config = second.write(dir.path());
+    let refused = nnsweep(dir.path())
+        .args(["run", "same.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another config"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+
+    let forced = nnsweep(dir.path())
+        .args(["run", "same.toml", "--force"])
+        .output()
+        .unwrap();
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let rows = whole_rows_by_hash(&out);
+    assert_eq!(rows.len(), 2, "two config hashes in the file");
+    assert!(rows.values().all(|ids| *ids == sorted(plan_ids(&config))));
+    let mixed = std::fs::read(&out).unwrap();
+
+    let fresh = nnsweep(dir.path())
+        .args(["run", "same.toml", "--fresh"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&fresh.stderr);
+    assert!(fresh.status.success(), "{stderr}");
+    assert!(stderr.contains("--fresh: moved"), "{stderr}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".old-"))
+        .collect();
+    assert_eq!(kept.len(), 2, "results and curves kept aside: {kept:?}");
+    let old = kept
+        .iter()
+        .find(|n| n.starts_with("same.csv.old-"))
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("results").join(old)).unwrap(),
+        mixed
+    );
+    assert_eq!(whole_rows_by_hash(&out).len(), 1);
+    assert_eq!(ids(&whole_rows(&out)), sorted(plan_ids(&config)));
+}
+
+/// Sorted run ids of a results file, by config hash.
+fn whole_rows_by_hash(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'));
+    let mut by = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for r in nnsweep::results::read_records(path).unwrap() {
+        by.entry(r.config_hash).or_default().push(r.run_id);
+    }
+    by.values_mut().for_each(|v| v.sort());
+    by
+}

@@ -1,0 +1,134 @@
+//! `nnsweep report` through the real binary, on the hand-made fixtures of tests/report.rs.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/report")
+        .join(name)
+}
+
+fn nnsweep() -> Command {
+    Command::cargo_bin("nnsweep").unwrap()
+}
+
+fn stdout_of(args: &[&str], files: &[&str]) -> String {
+    let mut cmd = nnsweep();
+    cmd.arg("report");
+    for f in files {
+        cmd.arg(fixture(f));
+    }
+    let out = cmd
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn markdown_shows_the_hand_computed_means_and_sds() {
+    let md = stdout_of(&[], &["small.csv"]);
+    // hidden 2, eta 0.5: train 80/85/90 → 85.0 ± 5.0; test 70/80/75 → 75.0 ± 5.0; gap 10.0 ± 5.0.
+    assert!(
+        md.contains("| 2 | 0.5 | 3 | 0 | 85.0 ± 5.0 | 75.0 ± 5.0 | 10.0 ± 5.0 |"),
+        "{md}"
+    );
+    // Pivot of the gap by default.
+    assert!(md.contains("| 10 | 5.0 | 18.0 ± 4.2 |"), "{md}");
+    assert!(md.contains("sample standard deviation (n − 1)"), "{md}");
+}
+
+#[test]
+fn merged_shards_give_the_same_report_as_the_whole_file() {
+    // shard2 repeats one run of shard1 (a resumed job redid it): counted once.
+    let whole = stdout_of(&[], &["small.csv"]);
+    let shards = stdout_of(&[], &["shard1.csv", "shard2.csv"]);
+    assert_eq!(whole, shards);
+    assert!(shards.contains("over 7 runs"), "{shards}");
+}
+
+#[test]
+fn csv_output_reads_back() {
+    let text = stdout_of(&["--format", "csv"], &["small.csv"]);
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    // hidden 10, eta 0.5: test 0.80 and 0.76, mean 0.78, sd sqrt(0.0008).
+    let row = rows
+        .iter()
+        .find(|r| &r[0] == "10" && &r[1] == "0.5")
+        .unwrap();
+    assert!((row[6].parse::<f64>().unwrap() - 0.78).abs() < 1e-12);
+    assert!((row[7].parse::<f64>().unwrap() - 0.0008f64.sqrt()).abs() < 1e-12);
+    // One run: no sd.
+    let single = rows.iter().find(|r| &r[0] == "30x30").unwrap();
+    assert_eq!(&single[5], "");
+
+    let pivot = stdout_of(
+        &[
+            "--format", "csv", "--table", "pivot", "--metric", "test_acc",
+        ],
+        &["small.csv"],
+    );
+    assert!(
+        pivot.starts_with("hidden,test_acc_mean@eta=0.05,"),
+        "{pivot}"
+    );
+}
+
+#[test]
+fn latex_is_a_booktabs_tabular() {
+    let tex = stdout_of(&["--format", "latex"], &["small.csv"]);
+    assert_eq!(tex.matches("\\begin{tabular}").count(), 2);
+    assert_eq!(tex.matches("\\end{tabular}").count(), 2);
+    assert!(
+        tex.contains("\\toprule") && tex.contains("$85.0 \\pm 5.0$"),
+        "{tex}"
+    );
+}
+
+#[test]
+fn bad_inputs_exit_with_code_2_and_say_why() {
+    nnsweep()
+        .arg("report")
+        .arg(fixture("small.csv"))
+        .arg(fixture("other_config.csv"))
+        .assert()
+        .code(2)
+        .stderr(contains("config_hash").and(contains("--force")));
+    nnsweep()
+        .arg("report")
+        .arg(fixture("small.csv"))
+        .arg(fixture("other_config.csv"))
+        .arg("--force")
+        .assert()
+        .success()
+        .stdout(contains("over 9 runs"));
+    nnsweep()
+        .arg("report")
+        .arg(fixture("missing.csv"))
+        .assert()
+        .code(2)
+        .stderr(contains("missing.csv"));
+    nnsweep()
+        .arg("report")
+        .arg(fixture("small.curves.csv"))
+        .assert()
+        .code(2)
+        .stderr(contains("learning-curves file"));
+    nnsweep()
+        .arg("report")
+        .arg(fixture("small.csv"))
+        .args(["--by", "hidden,colour"])
+        .assert()
+        .code(2)
+        .stderr(contains("colour"));
+}
+
+use predicates::prelude::PredicateBooleanExt;
