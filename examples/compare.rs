@@ -302,6 +302,8 @@ fn sweep_runs(steps: usize) -> Vec<RunSpec> {
                 steps,
                 train_size: None,
                 seed,
+                engine: Engine::Auto,
+                precision: Precision::F64,
             });
         }
     }
@@ -437,7 +439,7 @@ fn main() {
     ];
 
     let mut ours: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); workloads.len()];
-    let mut theirs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); workloads.len()];
+    let mut theirs: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); workloads.len()];
     let mut sweeps: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     let mut joblib: Vec<f64> = Vec::new();
     let mut numpy_blas = String::from("(NumPy not run)");
@@ -462,6 +464,7 @@ fn main() {
                 theirs[i].push((
                     json_number(&out, "seconds"),
                     json_number(&out, "cpu_seconds"),
+                    json_number(&out, "best_train_acc"),
                 ));
             }
             eprintln!("  {}: {:.2} s", w.label, ours[i].last().unwrap().0);
@@ -511,8 +514,8 @@ fn main() {
     println!("single-core peak: dgemm {big}³ {peak64:.1} GFLOP/s, sgemm {peak32:.1} GFLOP/s");
     println!("single-core dgemm on the step's shapes: direct {shapes64:.1} GFLOP/s, Gram {gram64:.1} GFLOP/s (sgemm {gram32:.1})");
     println!();
-    println!("| one run, one core | engine | nnsweep s | cpu/wall | NumPy s | speed-up | GFLOP/s | % of dgemm on its shapes |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("| one run, one core | engine | nnsweep s | cpu/wall | NumPy s | cpu/wall | speed-up | GFLOP/s | % of dgemm on its shapes | best train acc nnsweep / NumPy |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut speedups = Vec::new();
     for (i, w) in workloads.iter().enumerate() {
         let mut wall: Vec<f64> = ours[i].iter().map(|v| v.0).collect();
@@ -528,26 +531,33 @@ fn main() {
             (_, Precision::F32) => f64::NAN,
             _ => shapes64,
         };
-        let np = if theirs[i].is_empty() {
+        // Rows without a NumPy run of their own compare with NumPy's run on the same data.
+        let np_runs = if theirs[i].is_empty() {
             theirs
                 .iter()
                 .zip(&workloads)
                 .find(|(t, o)| !t.is_empty() && o.data.name == w.data.name)
-                .map(|(t, _)| t.iter().map(|v| v.0).collect::<Vec<_>>())
+                .map_or(&[][..], |(t, _)| &t[..])
         } else {
-            Some(theirs[i].iter().map(|v| v.0).collect())
+            &theirs[i][..]
         };
-        let np = np.map_or(f64::NAN, |mut v| median(&mut v));
+        let np_median = |f: &dyn Fn(&(f64, f64, f64)) -> f64| {
+            median(&mut np_runs.iter().map(f).collect::<Vec<_>>())
+        };
+        let np = np_median(&|v| v.0);
+        let acc = median(&mut ours[i].iter().map(|v| v.2).collect::<Vec<_>>());
         speedups.push(np / t);
         println!(
-            "| {} | {:?} | {t:.2} | {:.2} | {np:.2} | {:.1}× | {gflops:.1} | {:.0} % |",
+            "| {} | {:?} | {t:.2} | {:.2} | {np:.2} | {:.2} | {:.1}× | {gflops:.1} | {:.0} % | {:.1} % / {:.1} % |",
             w.label,
             engine,
             median(&mut cpu),
+            np_median(&|v| v.1 / v.0),
             np / t,
-            100.0 * gflops / reference
+            100.0 * gflops / reference,
+            100.0 * acc,
+            100.0 * np_median(&|v| v.2),
         );
-        let _ = ours[i].iter().map(|v| v.2).last();
     }
     let mut s1: Vec<f64> = sweeps[0].iter().map(|v| v.0).collect();
     let mut s2: Vec<f64> = sweeps[1].iter().map(|v| v.0).collect();

@@ -2,8 +2,9 @@
 //! caller's thread, as soon as it ends (so rows are written while the sweep goes on).
 //!
 //! The runner knows nothing of backprop (it calls `nn::train`) nor of files (the caller writes).
-//! Workers take runs in plan order from one shared counter, so runs start in the order given,
-//! and a stop request keeps any new run from starting.
+//! Workers take runs from one shared counter, longest first (by FLOPs, plan order among equals),
+//! so a sweep does not end with one core busy on a long run started last; a stop request keeps
+//! any new run from starting. Which worker trains a run, and when, changes none of its numbers.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -56,6 +57,8 @@ pub fn run_all<'a>(
         .build()
         .expect("creating worker threads");
     let next = AtomicUsize::new(0);
+    let order = longest_first(runs, data);
+    let shared = nn::SharedInputs::new();
     let (sender, receiver) = mpsc::channel::<Finished<'a>>();
     let mut tally = Tally::default();
     std::thread::scope(|scope| {
@@ -63,16 +66,17 @@ pub fn run_all<'a>(
             pool.scope(|workers| {
                 for _ in 0..threads {
                     let sender = sender.clone();
-                    let next = &next;
+                    let (next, order, shared) = (&next, &order, &shared);
                     workers.spawn(move |_| loop {
                         if control.stop_starting.load(Ordering::SeqCst) {
                             break;
                         }
-                        let Some(spec) = runs.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
                             break;
                         };
+                        let spec = &runs[i];
                         let started = Instant::now();
-                        let outcome = train_one(spec, data, log_every, &control.abandon);
+                        let outcome = train_one(spec, data, shared, log_every, &control.abandon);
                         let seconds = started.elapsed().as_secs_f64();
                         if sender
                             .send(Finished {
@@ -101,9 +105,19 @@ pub fn run_all<'a>(
     tally
 }
 
-fn train_one(
+/// Positions in `runs`, the most FLOPs first; a stable sort keeps plan order among equals.
+fn longest_first(runs: &[RunSpec], data: &Dataset) -> Vec<usize> {
+    let (d, k, n) = (data.n_features(), data.n_classes, data.train.len());
+    let flops: Vec<f64> = runs.iter().map(|r| r.flops(d, k, n)).collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| flops[b].total_cmp(&flops[a]));
+    order
+}
+
+fn train_one<'d>(
     spec: &RunSpec,
-    data: &Dataset,
+    data: &'d Dataset,
+    shared: &nn::SharedInputs<'d>,
     log_every: usize,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
@@ -115,7 +129,7 @@ fn train_one(
         test_x: data.test.x.view(),
         test_labels: &data.test.labels,
     };
-    nn::train(&train_spec, train_data, abandon)
+    nn::train_shared(&train_spec, train_data, shared, abandon)
 }
 
 /// The results row of a finished run.
@@ -147,5 +161,44 @@ pub fn record(
         diverged: outcome.diverged,
         seconds,
         config_hash: config_hash.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::{generate, Shape, SyntheticSpec};
+    use crate::nn::{Engine, Precision};
+
+    #[test]
+    fn the_longest_runs_start_first_and_equals_keep_plan_order() {
+        let data = generate(&SyntheticSpec {
+            shape: Shape::Circles { factor: 0.5 },
+            samples: 60,
+            noise: 0.1,
+            test_fraction: 0.25,
+            seed: 0,
+        });
+        let run = |index: usize, hidden: usize, steps: usize| RunSpec {
+            index,
+            id: format!("r{index}"),
+            hidden: vec![hidden],
+            eta: 0.1,
+            l2: 0.0,
+            steps,
+            train_size: None,
+            seed: 0,
+            engine: Engine::Auto,
+            precision: Precision::F64,
+        };
+        let runs = [run(0, 2, 10), run(1, 8, 10), run(2, 2, 30), run(3, 8, 10)];
+        assert_eq!(longest_first(&runs, &data), vec![1, 3, 2, 0]);
+        let mut seen = Vec::new();
+        let tally = run_all(&runs, &data, 2, 0, &Control::default(), |f| {
+            seen.push(f.spec.index)
+        });
+        assert_eq!(tally.finished, 4);
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1, 2, 3]);
     }
 }

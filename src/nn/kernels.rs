@@ -258,11 +258,71 @@ fn activate_body<T: Real, const FMA: bool>(
     }
 }
 
-/// `δ ← δ ∘ a(1 − a)`: the hidden layers' σ' applied to `wᵀδ` in place.
-pub fn times_sigmoid_prime<T: Real>(delta: &mut [T], a: &[T]) {
-    for (d, &a) in delta.iter_mut().zip(a) {
-        *d = *d * (a * (T::one() - a));
+/// `δ ← δ ∘ a(1 − a)` (the hidden layers' σ' applied to `wᵀδ`) on each row of `delta`, with
+/// the row's sum, the bias gradient, from the same pass into `sums`.
+pub fn times_sigmoid_prime<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
+    let cols = delta.len() / sums.len().max(1);
+    if cols == 0 {
+        return;
     }
+    for ((d, a), sum) in delta
+        .chunks_exact_mut(cols)
+        .zip(a.chunks_exact(cols))
+        .zip(sums)
+    {
+        *sum = row_pass(d, a, |d, a| {
+            let v = *d * (a * (T::one() - a));
+            *d = v;
+            v
+        });
+    }
+}
+
+/// The Gram engine's first layer in one pass: with `g = w2ᵀδ2`, `δ = g ∘ a(1 − a)` (not
+/// stored), `A ← decay·A − eta·δ`, and `Σ_cols δ` per row into `sums`.
+pub fn gram_first_layer<T: Real>(
+    a_mat: &mut [T],
+    g: &[T],
+    act: &[T],
+    decay: T,
+    eta: T,
+    sums: &mut [T],
+) {
+    let cols = a_mat.len() / sums.len().max(1);
+    if cols == 0 {
+        return;
+    }
+    let rows = a_mat.chunks_exact_mut(cols).zip(g.chunks_exact(cols));
+    for ((a_row, g_row), (act_row, sum)) in rows.zip(act.chunks_exact(cols).zip(sums)) {
+        let mut i = 0;
+        *sum = row_pass(a_row, act_row, |a, x| {
+            let v = g_row[i] * (x * (T::one() - x));
+            i += 1;
+            *a = decay * *a - eta * v;
+            v
+        });
+    }
+}
+
+/// Applies `f` to each pair of `out` and `inp` and returns the sum of what it gives, kept in
+/// eight partial sums so that the loop vectorises (a single running sum is a serial chain).
+#[inline(always)]
+fn row_pass<T: Real>(out: &mut [T], inp: &[T], mut f: impl FnMut(&mut T, T) -> T) -> T {
+    let body = out.len() / 8 * 8;
+    let mut acc = [T::zero(); 8];
+    for (o, x) in out[..body]
+        .chunks_exact_mut(8)
+        .zip(inp[..body].chunks_exact(8))
+    {
+        for k in 0..8 {
+            acc[k] = acc[k] + f(&mut o[k], x[k]);
+        }
+    }
+    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (o, &x) in out[body..].iter_mut().zip(&inp[body..]) {
+        sum = sum + f(o, x);
+    }
+    sum
 }
 
 #[cfg(test)]

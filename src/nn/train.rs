@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, CowArray, Ix2, Zip};
 
-use super::kernels::{activate, times_sigmoid_prime, Real};
+use super::kernels::{activate, gram_first_layer, times_sigmoid_prime, Real};
 use super::network::{flops_per_step, Network};
 
 /// How the first layer is computed; see the module doc.
@@ -544,8 +544,11 @@ enum FirstInput<'v, T> {
 struct Workspace<T> {
     /// `acts[l]` is the output of layer `l` (`sizes[l+1] × n`).
     acts: Vec<Array2<T>>,
-    /// `deltas[l]` is ∂C/∂z of layer `l`, same shape as `acts[l]`.
+    /// `deltas[l]` is ∂C/∂z of layer `l`, same shape as `acts[l]` (for the Gram engine's first
+    /// layer, `w2ᵀδ2` before σ': see `update`).
     deltas: Vec<Array2<T>>,
+    /// `sums[l]`: the row sums of `deltas[l]`, the bias gradient, made in the pass that makes δ.
+    sums: Vec<Array1<T>>,
 }
 
 /// A workspace buffer as one slice (they are allocated in standard layout).
@@ -563,6 +566,7 @@ impl<T: Real> Workspace<T> {
         Workspace {
             acts: shapes().collect(),
             deltas: shapes().collect(),
+            sums: sizes[1..].iter().map(|&m| Array1::zeros(m)).collect(),
         }
     }
 
@@ -639,6 +643,9 @@ impl<T: Real> Workspace<T> {
                 *d = (a - y) * a * (T::one() - a);
             }
         }
+        for (sum, row) in self.sums[last].iter_mut().zip(self.deltas[last].rows()) {
+            *sum = row.sum();
+        }
         for l in (0..last).rev() {
             let (lower, upper) = self.deltas.split_at_mut(l + 1);
             general_mat_mul(
@@ -648,7 +655,11 @@ impl<T: Real> Workspace<T> {
                 T::zero(),
                 &mut lower[l],
             );
-            times_sigmoid_prime(flat_mut(&mut lower[l]), flat(&self.acts[l]));
+            // The Gram engine's first layer takes σ' in `update`, fused with A's update.
+            if l > 0 || net.engine != Engine::Gram {
+                let sums = self.sums[l].as_slice_mut().expect("contiguous");
+                times_sigmoid_prime(flat_mut(&mut lower[l]), flat(&self.acts[l]), sums);
+            }
         }
     }
 
@@ -656,7 +667,7 @@ impl<T: Real> Workspace<T> {
     /// decay, so no gradient buffer is needed), and `b ← b − eta·Σ_cols δ`. The Gram engine's
     /// first layer: `A ← (1 − eta·l2)·A − eta·δ`, `c ← (1 − eta·l2)·c`.
     /// Runs after all deltas are computed, since they need the weights before the update.
-    fn update(&self, net: &mut Model<T>, input: FirstInput<'_, T>, eta: f64, l2: f64) {
+    fn update(&mut self, net: &mut Model<T>, input: FirstInput<'_, T>, eta: f64, l2: f64) {
         let decay = T::from_f64(1.0 - eta * l2);
         let eta = T::from_f64(eta);
         match input {
@@ -664,9 +675,10 @@ impl<T: Real> Workspace<T> {
                 general_mat_mul(-eta, &self.deltas[0], &x.t(), decay, &mut net.first);
             }
             FirstInput::Gram { .. } => {
-                Zip::from(&mut net.first)
-                    .and(&self.deltas[0])
-                    .for_each(|a, &d| *a = decay * *a - eta * d);
+                let a = net.first.as_slice_mut().expect("contiguous");
+                let sums = self.sums[0].as_slice_mut().expect("contiguous");
+                let (g, act) = (flat(&self.deltas[0]), flat(&self.acts[0]));
+                gram_first_layer(a, g, act, decay, eta, sums);
                 net.c = net.c * decay;
             }
         }
@@ -679,10 +691,8 @@ impl<T: Real> Workspace<T> {
                 &mut net.rest[l - 1],
             );
         }
-        for (b, delta) in net.biases.iter_mut().zip(&self.deltas) {
-            for (b, row) in b.iter_mut().zip(delta.rows()) {
-                *b = *b - eta * row.sum();
-            }
+        for (b, sums) in net.biases.iter_mut().zip(&self.sums) {
+            Zip::from(b).and(sums).for_each(|b, &s| *b = *b - eta * s);
         }
     }
 }
