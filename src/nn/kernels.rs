@@ -261,6 +261,19 @@ fn activate_body<T: Real, const FMA: bool>(
 /// `δ ← δ ∘ a(1 − a)` (the hidden layers' σ' applied to `wᵀδ`) on each row of `delta`, with
 /// the row's sum, the bias gradient, from the same pass into `sums`.
 pub fn times_sigmoid_prime<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the processor has AVX-512F, checked just above.
+        return unsafe { wide::times_sigmoid_prime_avx512(delta, a, sums) };
+    } else if has_avx2_fma() {
+        // SAFETY: the processor has AVX2 and FMA, checked just above.
+        return unsafe { wide::times_sigmoid_prime_avx2(delta, a, sums) };
+    }
+    times_sigmoid_prime_body(delta, a, sums);
+}
+
+#[inline(always)]
+fn times_sigmoid_prime_body<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
     let cols = delta.len() / sums.len().max(1);
     if cols == 0 {
         return;
@@ -288,6 +301,26 @@ pub fn gram_first_layer<T: Real>(
     eta: T,
     sums: &mut [T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the processor has AVX-512F, checked just above.
+        return unsafe { wide::gram_first_layer_avx512(a_mat, g, act, decay, eta, sums) };
+    } else if has_avx2_fma() {
+        // SAFETY: the processor has AVX2 and FMA, checked just above.
+        return unsafe { wide::gram_first_layer_avx2(a_mat, g, act, decay, eta, sums) };
+    }
+    gram_first_layer_body(a_mat, g, act, decay, eta, sums);
+}
+
+#[inline(always)]
+fn gram_first_layer_body<T: Real>(
+    a_mat: &mut [T],
+    g: &[T],
+    act: &[T],
+    decay: T,
+    eta: T,
+    sums: &mut [T],
+) {
     let cols = a_mat.len() / sums.len().max(1);
     if cols == 0 {
         return;
@@ -301,6 +334,47 @@ pub fn gram_first_layer<T: Real>(
             *a = decay * *a - eta * v;
             v
         });
+    }
+}
+
+/// The multiply-add passes compiled for wider vectors. They contain no fused operation (Rust
+/// never contracts `a*b + c`), so every path gives the same bits.
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use super::{gram_first_layer_body, times_sigmoid_prime_body, Real};
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn times_sigmoid_prime_avx512<T: Real>(d: &mut [T], a: &[T], s: &mut [T]) {
+        times_sigmoid_prime_body(d, a, s);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn times_sigmoid_prime_avx2<T: Real>(d: &mut [T], a: &[T], s: &mut [T]) {
+        times_sigmoid_prime_body(d, a, s);
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn gram_first_layer_avx512<T: Real>(
+        m: &mut [T],
+        g: &[T],
+        x: &[T],
+        decay: T,
+        eta: T,
+        s: &mut [T],
+    ) {
+        gram_first_layer_body(m, g, x, decay, eta, s);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn gram_first_layer_avx2<T: Real>(
+        m: &mut [T],
+        g: &[T],
+        x: &[T],
+        decay: T,
+        eta: T,
+        s: &mut [T],
+    ) {
+        gram_first_layer_body(m, g, x, decay, eta, s);
     }
 }
 

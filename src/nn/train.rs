@@ -549,6 +549,9 @@ struct Workspace<T> {
     deltas: Vec<Array2<T>>,
     /// `sums[l]`: the row sums of `deltas[l]`, the bias gradient, made in the pass that makes δ.
     sums: Vec<Array1<T>>,
+    /// Per sample: the largest output so far and its class, for `evaluate`.
+    best: Vec<T>,
+    arg: Vec<u8>,
 }
 
 /// A workspace buffer as one slice (they are allocated in standard layout).
@@ -567,6 +570,8 @@ impl<T: Real> Workspace<T> {
             acts: shapes().collect(),
             deltas: shapes().collect(),
             sums: sizes[1..].iter().map(|&m| Array1::zeros(m)).collect(),
+            best: vec![T::zero(); n],
+            arg: vec![0; n],
         }
     }
 
@@ -602,25 +607,36 @@ impl<T: Real> Workspace<T> {
     }
 
     /// Training accuracy (argmax, first index on ties) and quadratic cost ½ Σ (a − y)²,
-    /// summed over samples, of the last forward pass.
-    fn evaluate(&self, labels: &[u8], n_classes: usize) -> (f64, f64) {
+    /// summed over samples, of the last forward pass. Row by row (the outputs are stored
+    /// class-major), keeping each column's best so far, so that the passes vectorise.
+    fn evaluate(&mut self, labels: &[u8], n_classes: usize) -> (f64, f64) {
         let out = self.acts.last().expect("at least one layer");
         debug_assert_eq!(out.nrows(), n_classes);
-        let mut correct = 0usize;
+        let n = labels.len();
+        let (best, arg) = (&mut self.best, &mut self.arg);
         let mut cost = 0.0;
-        for (column, &label) in out.columns().into_iter().zip(labels) {
-            let mut predicted = 0;
-            for (i, &a) in column.iter().enumerate() {
-                if a > column[predicted] {
-                    predicted = i;
+        for (i, row) in flat(out).chunks_exact(n.max(1)).enumerate() {
+            if i == 0 {
+                best.copy_from_slice(row);
+                arg.fill(0);
+            } else {
+                for ((b, k), &a) in best.iter_mut().zip(arg.iter_mut()).zip(row) {
+                    if a > *b {
+                        *b = a;
+                        *k = i as u8;
+                    }
                 }
-                let y = f64::from(u8::from(usize::from(label) == i));
-                let e = a.to_f64() - y;
-                cost += e * e;
             }
-            correct += usize::from(predicted == usize::from(label));
+            let mut acc = [0.0; 4];
+            for (j, (&a, &label)) in row.iter().zip(labels).enumerate() {
+                let y = if usize::from(label) == i { 1.0 } else { 0.0 };
+                let e = a.to_f64() - y;
+                acc[j % 4] += e * e;
+            }
+            cost += (acc[0] + acc[2]) + (acc[1] + acc[3]);
         }
-        (correct as f64 / labels.len() as f64, 0.5 * cost)
+        let correct = arg.iter().zip(labels).filter(|(k, l)| k == l).count();
+        (correct as f64 / n as f64, 0.5 * cost)
     }
 
     /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a).
