@@ -19,6 +19,7 @@ use ndarray::{Array1, Array2, ArrayView2, Axis, CowArray, Ix2, Zip};
 
 use super::kernels::{activate, gram_first_layer, times_sigmoid_prime, Real};
 use super::network::{flops_per_step, Network};
+use super::packed::{Element, Packed};
 
 /// How the first layer is computed; see the module doc.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -175,26 +176,40 @@ impl InputsKey {
 struct Inputs<'a, T> {
     x: CowArray<'a, T, Ix2>,
     test_x: CowArray<'a, T, Ix2>,
-    /// `XᵀX` (n×n) and `XᵀX_test` (n×n_test).
-    gram: OnceLock<(Array2<T>, Array2<T>)>,
+    gram: OnceLock<Gram<T>>,
+}
+
+/// The Gram engine's products of the samples.
+struct Gram<T> {
+    /// `XᵀX` (n×n), and packed for the kernel of `packed` where there is one.
+    g: Array2<T>,
+    packed: Option<Packed<T>>,
+    /// `XᵀX_test` (n×n_test).
+    h: Array2<T>,
 }
 
 impl<T: Precise> Inputs<'_, T> {
-    fn gram(&self) -> &(Array2<T>, Array2<T>) {
+    fn gram(&self) -> &Gram<T> {
         self.gram.get_or_init(|| {
             let n = self.x.ncols();
             let mut g = Array2::zeros((n, n));
             general_mat_mul(T::one(), &self.x.t(), &self.x, T::zero(), &mut g);
             let mut h = Array2::zeros((n, self.test_x.ncols()));
             general_mat_mul(T::one(), &self.x.t(), &self.test_x, T::zero(), &mut h);
-            (g, h)
+            Gram {
+                packed: T::pack(&g),
+                g,
+                h,
+            }
         })
     }
 }
 
 /// The two precisions, with where their shared inputs live.
-trait Precise: Real {
+trait Precise: Real + Element {
     fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, Self, Ix2>;
+    /// `g` packed for [`Packed::mul`], where that kernel exists for this type and processor.
+    fn pack(g: &Array2<Self>) -> Option<Packed<Self>>;
     #[allow(clippy::type_complexity)]
     fn slot<'c, 'a>(
         shared: &'c SharedInputs<'a>,
@@ -204,6 +219,9 @@ trait Precise: Real {
 impl Precise for f64 {
     fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
         CowArray::from(v)
+    }
+    fn pack(g: &Array2<f64>) -> Option<Packed<f64>> {
+        Packed::new(g.view())
     }
     fn slot<'c, 'a>(
         shared: &'c SharedInputs<'a>,
@@ -215,6 +233,9 @@ impl Precise for f64 {
 impl Precise for f32 {
     fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, f32, Ix2> {
         CowArray::from(v.mapv(|x| x as f32))
+    }
+    fn pack(g: &Array2<f32>) -> Option<Packed<f32>> {
+        Packed::new(g.view())
     }
     fn slot<'c, 'a>(
         shared: &'c SharedInputs<'a>,
@@ -303,14 +324,16 @@ fn train_in<'a, T: Precise>(
             FirstInput::Direct(inputs.test_x.view()),
         ),
         Some((p, q)) => {
-            let (g, h) = inputs.gram();
+            let gram = inputs.gram();
             (
                 FirstInput::Gram {
-                    g: g.view(),
+                    g: gram.g.view(),
+                    packed: gram.packed.as_ref(),
                     p0: p.view(),
                 },
                 FirstInput::Gram {
-                    g: h.view(),
+                    g: gram.h.view(),
+                    packed: None,
                     p0: q.view(),
                 },
             )
@@ -392,14 +415,14 @@ pub fn step_for_bench(spec: &TrainSpec, x: &Array2<f64>, labels: &[u8]) -> Box<d
     }
 }
 
-fn first_input<'v, T>(
-    x: &'v Array2<T>,
-    gram: &'v Option<(Array2<T>, Array2<T>)>,
-) -> FirstInput<'v, T> {
+type BenchGram<T> = Option<(Array2<T>, Option<Packed<T>>, Array2<T>)>;
+
+fn first_input<'v, T>(x: &'v Array2<T>, gram: &'v BenchGram<T>) -> FirstInput<'v, T> {
     match gram {
         None => FirstInput::Direct(x.view()),
-        Some((g, p)) => FirstInput::Gram {
+        Some((g, packed, p)) => FirstInput::Gram {
             g: g.view(),
+            packed: packed.as_ref(),
             p0: p.view(),
         },
     }
@@ -422,7 +445,8 @@ fn step_closure<T: Precise + 'static>(
         let w0 = init.weights[0].mapv(T::from_f64);
         let mut p = Array2::zeros((w0.nrows(), n));
         general_mat_mul(T::one(), &w0, &x, T::zero(), &mut p);
-        (g, p)
+        let packed = T::pack(&g);
+        (g, packed, p)
     });
     let mut work = Workspace::new(&spec.sizes, n);
     let (eta, l2, classes) = (spec.eta, spec.l2, *spec.sizes.last().unwrap());
@@ -533,9 +557,11 @@ impl<T: Real> Model<T> {
 enum FirstInput<'v, T> {
     /// The samples, d×n.
     Direct(ArrayView2<'v, T>),
-    /// `g`: Xᵀ·samples (n_train×n); `p0`: w1(0)·samples (m×n).
+    /// `g`: Xᵀ·samples (n_train×n), also `packed` where there is a kernel for it;
+    /// `p0`: w1(0)·samples (m×n).
     Gram {
         g: ArrayView2<'v, T>,
+        packed: Option<&'v Packed<T>>,
         p0: ArrayView2<'v, T>,
     },
 }
@@ -563,7 +589,7 @@ fn flat_mut<T>(a: &mut Array2<T>) -> &mut [T] {
     a.as_slice_mut().expect("workspace buffers are contiguous")
 }
 
-impl<T: Real> Workspace<T> {
+impl<T: Precise> Workspace<T> {
     fn new(sizes: &[usize], n: usize) -> Workspace<T> {
         let shapes = || sizes[1..].iter().map(|&m| Array2::zeros((m, n)));
         Workspace {
@@ -583,8 +609,11 @@ impl<T: Real> Workspace<T> {
                 general_mat_mul(T::one(), &net.first, &x, T::zero(), z0);
                 activate(flat_mut(z0), bias0, None);
             }
-            FirstInput::Gram { g, p0 } => {
-                general_mat_mul(T::one(), &net.first, &g, T::zero(), z0);
+            FirstInput::Gram { g, packed, p0 } => {
+                match packed {
+                    Some(packed) => packed.mul(flat(&net.first), flat_mut(z0)),
+                    None => general_mat_mul(T::one(), &net.first, &g, T::zero(), z0),
+                }
                 let p0 = p0.to_slice().expect("projections are contiguous");
                 activate(flat_mut(z0), bias0, Some((net.c, p0)));
             }
