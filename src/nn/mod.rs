@@ -3,7 +3,7 @@
 
 pub mod kernels;
 pub mod network;
-pub mod packed;
+mod packed;
 pub mod train;
 
 pub use network::{flops_per_step, n_params, Network};

@@ -353,7 +353,7 @@ fn train_in<'a, T: Precise>(
     let (mut best_acc, mut best_step) = (acc, 0);
     let mut curve = Vec::new();
     let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
-        if spec.log_every > 0 && (step % spec.log_every == 0 || step == spec.steps) {
+        if spec.log_every > 0 && (step.is_multiple_of(spec.log_every) || step == spec.steps) {
             curve.push(CurvePoint {
                 step,
                 train_acc: acc,
