@@ -50,15 +50,19 @@ pub fn run_all<'a>(
     control: &Control,
     mut on_finished: impl FnMut(Finished<'a>),
 ) -> Tally {
+    // With fewer runs than threads, the threads without a run of their own help the others
+    // with their Gram products (see nn's packed kernel).
+    let pool_threads = threads.max(1);
     let threads = threads.clamp(1, runs.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(pool_threads)
         .thread_name(|i| format!("nnsweep-worker-{i}"))
         .build()
         .expect("creating worker threads");
     let next = AtomicUsize::new(0);
     let order = longest_first(runs, data);
     let shared = nn::SharedInputs::new();
+    let ready = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel::<Finished<'a>>();
     let mut tally = Tally::default();
     std::thread::scope(|scope| {
@@ -67,26 +71,37 @@ pub fn run_all<'a>(
                 for _ in 0..threads {
                     let sender = sender.clone();
                     let (next, order, shared) = (&next, &order, &shared);
-                    workers.spawn(move |_| loop {
-                        if control.stop_starting.load(Ordering::SeqCst) {
-                            break;
+                    let ready = &ready;
+                    workers.spawn(move |_| {
+                        // Every worker holds its loop before any trains: a worker waiting in a
+                        // product's `join` (see nn's packed kernel) may run queued jobs, and must
+                        // not pick up a whole loop of runs that way.
+                        ready.fetch_add(1, Ordering::SeqCst);
+                        while ready.load(Ordering::SeqCst) < threads {
+                            std::thread::yield_now();
                         }
-                        let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                            break;
-                        };
-                        let spec = &runs[i];
-                        let started = Instant::now();
-                        let outcome = train_one(spec, data, shared, log_every, &control.abandon);
-                        let seconds = started.elapsed().as_secs_f64();
-                        if sender
-                            .send(Finished {
-                                spec,
-                                outcome,
-                                seconds,
-                            })
-                            .is_err()
-                        {
-                            break;
+                        loop {
+                            if control.stop_starting.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                                break;
+                            };
+                            let spec = &runs[i];
+                            let started = Instant::now();
+                            let outcome =
+                                train_one(spec, data, shared, log_every, &control.abandon);
+                            let seconds = started.elapsed().as_secs_f64();
+                            if sender
+                                .send(Finished {
+                                    spec,
+                                    outcome,
+                                    seconds,
+                                })
+                                .is_err()
+                            {
+                                break;
+                            }
                         }
                     });
                 }
@@ -200,5 +215,45 @@ mod tests {
         assert_eq!(tally.finished, 4);
         seen.sort_unstable();
         assert_eq!(seen, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn threads_without_a_run_help_and_change_no_number() {
+        use ndarray::Array2;
+        // More inputs than samples: the Gram engine, whose products idle workers share.
+        let (d, n) = (300, 120);
+        let x = Array2::from_shape_fn((d, n), |(i, j)| ((i * 7 + j * 13) % 29) as f64 / 29.0);
+        let labels: Vec<u8> = (0..n).map(|j| (j % 3) as u8).collect();
+        let data = Dataset {
+            name: "gram".into(),
+            n_classes: 3,
+            train: crate::data::Split::new(x.clone(), labels.clone()),
+            test: crate::data::Split::new(x, labels),
+        };
+        let runs: Vec<RunSpec> = (0..2)
+            .map(|seed| RunSpec {
+                index: seed,
+                id: format!("s{seed}"),
+                hidden: vec![40],
+                eta: 0.01,
+                l2: 0.0,
+                steps: 60,
+                train_size: None,
+                seed: seed as u64,
+                engine: Engine::Gram,
+                precision: Precision::F64,
+            })
+            .collect();
+        let outcomes = |threads| {
+            let mut out = vec![None, None];
+            run_all(&runs, &data, threads, 10, &Control::default(), |f| {
+                out[f.spec.index] = Some(f.outcome.unwrap());
+            });
+            out
+        };
+        let alone = outcomes(1);
+        assert!(alone.iter().all(Option::is_some));
+        assert_eq!(outcomes(4), alone);
+        assert_eq!(outcomes(2), alone);
     }
 }

@@ -100,11 +100,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .filter(|r| !done.contains(&r.id))
         .cloned()
         .collect();
+    // Not capped at the number of runs: threads without a run of their own help the others
+    // (runner::run_all).
     let threads = match args.threads {
         Some(n) => n.get(),
         None => default_threads()?,
-    }
-    .min(todo.len().max(1));
+    };
 
     let mut writer = ResultsWriter::append(&out)
         .with_context(|| format!("cannot open results file {}", out.display()))?;

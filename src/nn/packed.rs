@@ -135,16 +135,53 @@ impl<T: Element> Packed<T> {
         let m = a.len() / self.k.max(1);
         assert_eq!(a.len(), m * self.k);
         assert_eq!(c.len(), m * self.n);
+        let out = Out(c.as_mut_ptr());
+        self.panels(a, m, out, 0..self.n.div_ceil(Self::W));
+    }
+
+    /// The columns of panels `range`. Inside a rayon pool (the runner's workers), halves go to
+    /// `join`: at the end of a sweep, workers with no run left take panels of the runs still
+    /// going, and while every worker is busy the split costs a few pushes a step. Each panel is
+    /// computed by one thread in one fixed order, so which thread it was changes no bit.
+    fn panels(&self, a: &[T], m: usize, out: Out<T>, range: std::ops::Range<usize>) {
+        if range.len() > 2 && rayon::current_thread_index().is_some() {
+            let mid = range.start + range.len() / 2;
+            rayon::join(
+                || self.panels(a, m, out, range.start..mid),
+                || self.panels(a, m, out, mid..range.end),
+            );
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a `Packed` exists only where `available()` said AVX-512F is there; the
-        // slices' lengths were checked above.
+        // SAFETY: a `Packed` exists only where `available()` said AVX-512F is there; `mul`
+        // checked the lengths, and panels write disjoint columns of C.
         unsafe {
-            mul_avx512(self, a, m, c)
+            mul_avx512(self, a, m, out.get(), range)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("no packed kernel on this architecture")
     }
 }
+
+/// C's storage, shared by the threads that write its panels (disjoint columns).
+struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    /// Through a method, so that closures capture the `Out` (which is `Send`), not the pointer.
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+impl<T> Clone for Out<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Out<T> {}
+// SAFETY: the threads sharing an `Out` write disjoint elements, and `mul` outlives them (join).
+unsafe impl<T: Send> Send for Out<T> {}
+unsafe impl<T: Send> Sync for Out<T> {}
 
 fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -159,9 +196,15 @@ fn available() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn mul_avx512<T: Element>(p: &Packed<T>, a: &[T], m: usize, c: &mut [T]) {
+unsafe fn mul_avx512<T: Element>(
+    p: &Packed<T>,
+    a: &[T],
+    m: usize,
+    c: *mut T,
+    panels: std::ops::Range<usize>,
+) {
     let w = Packed::<T>::W;
-    for panel in 0..p.n.div_ceil(w) {
+    for panel in panels {
         let g = &p.panels[panel * p.k * w..(panel + 1) * p.k * w];
         let mut i = 0;
         while i + R <= m {
@@ -188,7 +231,7 @@ unsafe fn block<T: Element, const ROWS: usize>(
     i: usize,
     g: &[T],
     panel: usize,
-    c: &mut [T],
+    c: *mut T,
 ) {
     let (k, lanes) = (p.k, T::LANES);
     let w = 4 * lanes;
@@ -216,8 +259,7 @@ unsafe fn block<T: Element, const ROWS: usize>(
         for (q, v) in acc.iter().enumerate() {
             T::store(row.as_mut_ptr().add(q * lanes), *v);
         }
-        let start = (i + r) * p.n + j;
-        c[start..start + width].copy_from_slice(&row[..width]);
+        std::ptr::copy_nonoverlapping(row.as_ptr(), c.add((i + r) * p.n + j), width);
     }
 }
 
