@@ -302,7 +302,6 @@ fn train_in<'a, T: Precise>(
     shared: &SharedInputs<'a>,
     abandon: &AtomicBool,
 ) -> Result<(Outcome, Network), Abandoned> {
-    let n_classes = *spec.sizes.last().expect("at least two layers");
     let (n, n_test) = (data.x.ncols(), data.test_x.ncols());
     let engine = spec.engine.resolve(&spec.sizes, n, n_test, spec.steps);
     let inputs = shared_inputs::<T>(shared, &data);
@@ -341,15 +340,15 @@ fn train_in<'a, T: Precise>(
     };
 
     let mut best = net.clone();
-    let mut work = Workspace::new(&spec.sizes, n);
-    let mut test_work = Workspace::new(&spec.sizes, n_test);
+    let mut work = Workspace::new(&spec.sizes, data.labels);
+    let mut test_work = Workspace::new(&spec.sizes, data.test_labels);
     let test_accuracy = |net: &Model<T>, test_work: &mut Workspace<T>| {
         test_work.forward(net, test_in);
-        test_work.evaluate(data.test_labels, n_classes).0
+        test_work.evaluate().0
     };
 
     work.forward(&net, train_in);
-    let (mut acc, mut cost) = work.evaluate(data.labels, n_classes);
+    let (mut acc, mut cost) = work.evaluate();
     let (mut best_acc, mut best_step) = (acc, 0);
     let mut curve = Vec::new();
     let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
@@ -369,10 +368,10 @@ fn train_in<'a, T: Precise>(
         if abandon.load(Ordering::Relaxed) {
             return Err(Abandoned);
         }
-        work.backpropagate(&net, data.labels);
+        work.backpropagate(&net);
         work.update(&mut net, train_in, spec.eta, spec.l2);
         work.forward(&net, train_in);
-        (acc, cost) = work.evaluate(data.labels, n_classes);
+        (acc, cost) = work.evaluate();
         if !cost.is_finite() {
             diverged = true;
             break;
@@ -448,15 +447,15 @@ fn step_closure<T: Precise + 'static>(
         let packed = T::pack(&g);
         (g, packed, p)
     });
-    let mut work = Workspace::new(&spec.sizes, n);
-    let (eta, l2, classes) = (spec.eta, spec.l2, *spec.sizes.last().unwrap());
+    let mut work = Workspace::new(&spec.sizes, &labels);
+    let (eta, l2) = (spec.eta, spec.l2);
     work.forward(&net, first_input(&x, &gram));
     Box::new(move || {
         let input = first_input(&x, &gram);
-        work.backpropagate(&net, &labels);
+        work.backpropagate(&net);
         work.update(&mut net, input, eta, l2);
         work.forward(&net, input);
-        work.evaluate(&labels, classes).1
+        work.evaluate().1
     })
 }
 
@@ -468,11 +467,11 @@ pub fn cost_and_gradient(
     labels: &[u8],
 ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
     let sizes = net.sizes();
-    let mut work = Workspace::new(&sizes, x.ncols());
+    let mut work = Workspace::new(&sizes, labels);
     let model = Model::direct(net);
     work.forward(&model, FirstInput::Direct(x));
-    let (_, cost) = work.evaluate(labels, *sizes.last().unwrap());
-    work.backpropagate(&model, labels);
+    let (_, cost) = work.evaluate();
+    work.backpropagate(&model);
     let grad_w = (0..net.weights.len())
         .map(|l| {
             let input = if l == 0 { x } else { work.acts[l - 1].view() };
@@ -575,9 +574,13 @@ struct Workspace<T> {
     deltas: Vec<Array2<T>>,
     /// `sums[l]`: the row sums of `deltas[l]`, the bias gradient, made in the pass that makes δ.
     sums: Vec<Array1<T>>,
+    /// One-hot targets, like the outputs (classes × n), and each sample's class: in T, so that
+    /// the passes over the outputs are all float and vectorise.
+    targets: Array2<T>,
+    classes: Vec<T>,
     /// Per sample: the largest output so far and its class, for `evaluate`.
     best: Vec<T>,
-    arg: Vec<u8>,
+    arg: Vec<T>,
 }
 
 /// A workspace buffer as one slice (they are allocated in standard layout).
@@ -590,14 +593,24 @@ fn flat_mut<T>(a: &mut Array2<T>) -> &mut [T] {
 }
 
 impl<T: Precise> Workspace<T> {
-    fn new(sizes: &[usize], n: usize) -> Workspace<T> {
+    fn new(sizes: &[usize], labels: &[u8]) -> Workspace<T> {
+        let n = labels.len();
         let shapes = || sizes[1..].iter().map(|&m| Array2::zeros((m, n)));
+        let k = *sizes.last().expect("at least two layers");
         Workspace {
             acts: shapes().collect(),
             deltas: shapes().collect(),
             sums: sizes[1..].iter().map(|&m| Array1::zeros(m)).collect(),
+            targets: Array2::from_shape_fn((k, n), |(i, j)| {
+                if usize::from(labels[j]) == i {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }),
+            classes: labels.iter().map(|&l| T::from_f64(f64::from(l))).collect(),
             best: vec![T::zero(); n],
-            arg: vec![0; n],
+            arg: vec![T::zero(); n],
         }
     }
 
@@ -638,56 +651,55 @@ impl<T: Precise> Workspace<T> {
     /// Training accuracy (argmax, first index on ties) and quadratic cost ½ Σ (a − y)²,
     /// summed over samples, of the last forward pass. Row by row (the outputs are stored
     /// class-major), keeping each column's best so far, so that the passes vectorise.
-    fn evaluate(&mut self, labels: &[u8], n_classes: usize) -> (f64, f64) {
-        let out = self.acts.last().expect("at least one layer");
-        debug_assert_eq!(out.nrows(), n_classes);
-        let n = labels.len();
+    fn evaluate(&mut self) -> (f64, f64) {
+        let out = flat(self.acts.last().expect("at least one layer"));
+        let n = self.classes.len();
         let (best, arg) = (&mut self.best, &mut self.arg);
         let mut cost = 0.0;
-        for (i, row) in flat(out).chunks_exact(n.max(1)).enumerate() {
+        let rows = out
+            .chunks_exact(n.max(1))
+            .zip(flat(&self.targets).chunks_exact(n.max(1)));
+        for (i, (row, y)) in rows.enumerate() {
             if i == 0 {
                 best.copy_from_slice(row);
-                arg.fill(0);
+                arg.fill(T::zero());
             } else {
+                let class = T::from_f64(i as f64);
                 for ((b, k), &a) in best.iter_mut().zip(arg.iter_mut()).zip(row) {
-                    if a > *b {
-                        *b = a;
-                        *k = i as u8;
-                    }
+                    let better = a > *b;
+                    *b = if better { a } else { *b };
+                    *k = if better { class } else { *k };
                 }
             }
-            let mut acc = [0.0; 4];
-            for (j, (&a, &label)) in row.iter().zip(labels).enumerate() {
-                let y = if usize::from(label) == i { 1.0 } else { 0.0 };
-                let e = a.to_f64() - y;
-                acc[j % 4] += e * e;
+            let mut acc = [T::zero(); 8];
+            let body = n / 8 * 8;
+            for (a, y) in row[..body].chunks_exact(8).zip(y[..body].chunks_exact(8)) {
+                for l in 0..8 {
+                    let e = a[l] - y[l];
+                    acc[l] = acc[l] + e * e;
+                }
             }
-            cost += (acc[0] + acc[2]) + (acc[1] + acc[3]);
+            let mut sum: f64 = acc.iter().map(|v| v.to_f64()).sum();
+            for (&a, &y) in row[body..].iter().zip(&y[body..]) {
+                sum += ((a - y) * (a - y)).to_f64();
+            }
+            cost += sum;
         }
-        let correct = arg.iter().zip(labels).filter(|(k, l)| k == l).count();
+        let correct = arg
+            .iter()
+            .zip(&self.classes)
+            .filter(|(k, c)| k == c)
+            .count();
         (correct as f64 / n as f64, 0.5 * cost)
     }
 
     /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a).
-    fn backpropagate(&mut self, net: &Model<T>, labels: &[u8]) {
+    fn backpropagate(&mut self, net: &Model<T>) {
         let last = self.acts.len() - 1;
-        let cols = labels.len();
-        let out = flat(&self.acts[last]);
-        let delta = flat_mut(&mut self.deltas[last]);
-        for (i, (d_row, a_row)) in delta
-            .chunks_exact_mut(cols)
-            .zip(out.chunks_exact(cols))
-            .enumerate()
-        {
-            for ((d, &a), &label) in d_row.iter_mut().zip(a_row).zip(labels) {
-                let y = if usize::from(label) == i {
-                    T::one()
-                } else {
-                    T::zero()
-                };
-                *d = (a - y) * a * (T::one() - a);
-            }
-        }
+        Zip::from(&mut self.deltas[last])
+            .and(&self.acts[last])
+            .and(&self.targets)
+            .for_each(|d, &a, &y| *d = (a - y) * a * (T::one() - a));
         for (sum, row) in self.sums[last].iter_mut().zip(self.deltas[last].rows()) {
             *sum = row.sum();
         }
@@ -844,11 +856,11 @@ mod tests {
             }
             // With the improvement check removed from the picture: train one step, then compare
             // the final model, which after one step is what the best-copy logic may or may not keep.
-            let mut work = Workspace::new(&[2, 4, 2], 9);
+            let mut work = Workspace::new(&[2, 4, 2], &labels);
             let mut model = Model::<f64>::direct(&start);
             let input = FirstInput::Direct(x.view());
             work.forward(&model, input);
-            work.backpropagate(&model, &labels);
+            work.backpropagate(&model);
             work.update(&mut model, input, 0.05, l2);
             let net = model.to_network(&start, x.view());
             for l in 0..2 {
