@@ -283,19 +283,18 @@ fn times_sigmoid_prime_body<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
         .zip(a.chunks_exact(cols))
         .zip(sums)
     {
-        *sum = row_pass(d, a, |d, a| {
-            let v = *d * (a * (T::one() - a));
-            *d = v;
-            v
-        });
+        for (d, &a) in d.iter_mut().zip(a) {
+            *d = *d * (a * (T::one() - a));
+        }
+        *sum = lane_sum(d);
     }
 }
 
-/// The Gram engine's first layer in one pass: with `g = w2ᵀδ2`, `δ = g ∘ a(1 − a)` (not
-/// stored), `A ← decay·A − eta·δ`, and `Σ_cols δ` per row into `sums`.
+/// The Gram engine's first layer, row by row while the row is in L1: with `g = w2ᵀδ2`,
+/// `g ← δ = g ∘ a(1 − a)`, `A ← decay·A − eta·δ`, and `Σ_cols δ` into `sums`.
 pub fn gram_first_layer<T: Real>(
     a_mat: &mut [T],
-    g: &[T],
+    g: &mut [T],
     act: &[T],
     decay: T,
     eta: T,
@@ -315,7 +314,7 @@ pub fn gram_first_layer<T: Real>(
 #[inline(always)]
 fn gram_first_layer_body<T: Real>(
     a_mat: &mut [T],
-    g: &[T],
+    g: &mut [T],
     act: &[T],
     decay: T,
     eta: T,
@@ -325,15 +324,15 @@ fn gram_first_layer_body<T: Real>(
     if cols == 0 {
         return;
     }
-    let rows = a_mat.chunks_exact_mut(cols).zip(g.chunks_exact(cols));
+    let rows = a_mat.chunks_exact_mut(cols).zip(g.chunks_exact_mut(cols));
     for ((a_row, g_row), (act_row, sum)) in rows.zip(act.chunks_exact(cols).zip(sums)) {
-        let mut i = 0;
-        *sum = row_pass(a_row, act_row, |a, x| {
-            let v = g_row[i] * (x * (T::one() - x));
-            i += 1;
-            *a = decay * *a - eta * v;
-            v
-        });
+        for (g, &x) in g_row.iter_mut().zip(act_row) {
+            *g = *g * (x * (T::one() - x));
+        }
+        for (a, &d) in a_row.iter_mut().zip(g_row.iter()) {
+            *a = decay * *a - eta * d;
+        }
+        *sum = lane_sum(g_row);
     }
 }
 
@@ -356,7 +355,7 @@ mod wide {
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn gram_first_layer_avx512<T: Real>(
         m: &mut [T],
-        g: &[T],
+        g: &mut [T],
         x: &[T],
         decay: T,
         eta: T,
@@ -368,7 +367,7 @@ mod wide {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn gram_first_layer_avx2<T: Real>(
         m: &mut [T],
-        g: &[T],
+        g: &mut [T],
         x: &[T],
         decay: T,
         eta: T,
@@ -378,23 +377,21 @@ mod wide {
     }
 }
 
-/// Applies `f` to each pair of `out` and `inp` and returns the sum of what it gives, kept in
-/// eight partial sums so that the loop vectorises (a single running sum is a serial chain).
+/// The sum of `v` in eight partial sums, so that the loop vectorises (a single running sum is a
+/// serial chain the compiler may not reorder).
 #[inline(always)]
-fn row_pass<T: Real>(out: &mut [T], inp: &[T], mut f: impl FnMut(&mut T, T) -> T) -> T {
-    let body = out.len() / 8 * 8;
+fn lane_sum<T: Real>(v: &[T]) -> T {
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
     let mut acc = [T::zero(); 8];
-    for (o, x) in out[..body]
-        .chunks_exact_mut(8)
-        .zip(inp[..body].chunks_exact(8))
-    {
+    for c in chunks {
         for k in 0..8 {
-            acc[k] = acc[k] + f(&mut o[k], x[k]);
+            acc[k] = acc[k] + c[k];
         }
     }
     let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (o, &x) in out[body..].iter_mut().zip(&inp[body..]) {
-        sum = sum + f(o, x);
+    for &x in rest {
+        sum = sum + x;
     }
     sum
 }

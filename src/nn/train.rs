@@ -734,7 +734,7 @@ impl<T: Precise> Workspace<T> {
             FirstInput::Gram { .. } => {
                 let a = net.first.as_slice_mut().expect("contiguous");
                 let sums = self.sums[0].as_slice_mut().expect("contiguous");
-                let (g, act) = (flat(&self.deltas[0]), flat(&self.acts[0]));
+                let (g, act) = (flat_mut(&mut self.deltas[0]), flat(&self.acts[0]));
                 gram_first_layer(a, g, act, decay, eta, sums);
                 net.c = net.c * decay;
             }
