@@ -548,7 +548,7 @@ fn main() {
         let acc = median(&mut ours[i].iter().map(|v| v.2).collect::<Vec<_>>());
         speedups.push(np / t);
         println!(
-            "| {} | {:?} | {t:.2} | {:.2} | {np:.2} | {:.2} | {:.1}× | {gflops:.1} | {:.0} % | {:.0} % | {:.1} % / {:.1} % |",
+            "| {} | {:?} | {t:.3} | {:.2} | {np:.3} | {:.2} | {:.1}× | {gflops:.1} | {:.0} % | {:.0} % | {:.1} % / {:.1} % |",
             w.label,
             engine,
             median(&mut cpu),
