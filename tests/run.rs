@@ -260,3 +260,25 @@ fn the_config_hash_follows_the_data_not_where_they_are() {
     write(b.path(), "table.csv", &table.replace("0.9,0.8", "0.9,0.7"));
     assert_ne!(planned_hash(b.path()), hash, "other data, other hash");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/small.csv");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nnsweep"))
+        .args(["report", fixture.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head` that has read enough
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "ended by SIGPIPE, as Unix tools are"
+    );
+}

@@ -73,8 +73,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         None => Shard::from_slurm(|name| std::env::var(name).ok())
             .map_err(|e| BadInput(format!("{e} (from the SLURM job array's variables)")))?,
     };
-    let all_runs = plan::expand(&config).len();
-    let runs = plan::select(plan::expand(&config), shard);
+    let planned = plan::expand(&config);
+    let all_runs = planned.len();
+    let runs = plan::select(planned, shard);
     let out = args.out.unwrap_or_else(|| {
         let file = match shard {
             Some(shard) => format!("{}.{}.csv", config.name, shard.file_tag()),

@@ -31,9 +31,10 @@ fail() {
 
 # --- the binary --------------------------------------------------------------------------
 if [ -z "${NNSWEEP:-}" ]; then
+    # The release build the README's quick start makes (and .ci/run before this): no rebuild.
     say "building nnsweep"
-    (cd "$repo" && cargo build --quiet --locked --bin nnsweep)
-    NNSWEEP="${CARGO_TARGET_DIR:-$repo/target}/debug/nnsweep"
+    (cd "$repo" && cargo build --quiet --release --locked --bin nnsweep)
+    NNSWEEP="${CARGO_TARGET_DIR:-$repo/target}/release/nnsweep"
 fi
 [ -x "$NNSWEEP" ] || fail "no nnsweep binary at $NNSWEEP"
 NNSWEEP=$(cd "$(dirname "$NNSWEEP")" && pwd)/$(basename "$NNSWEEP")
