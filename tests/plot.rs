@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn fixture(name: &str) -> PathBuf {
@@ -217,4 +218,50 @@ save_models = true
         .assert()
         .success();
     roxmltree::Document::parse(&std::fs::read_to_string(&svg).unwrap()).unwrap();
+}
+
+#[test]
+fn where_draws_one_slice_of_a_sweep_with_more_axes() {
+    let dir = tempfile::tempdir().unwrap();
+    // small.csv with its rows duplicated at another training size: two slices of one sweep.
+    let text = std::fs::read_to_string(fixture("small.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut both = format!("{header}\n");
+    for line in lines {
+        both.push_str(&format!("{line}\n"));
+        let other = line
+            .replacen(",400,", ",200,", 1)
+            .replacen(',', "-n200,", 1);
+        both.push_str(&format!("{other}\n"));
+    }
+    let results = dir.path().join("sizes.csv");
+    std::fs::write(&results, both).unwrap();
+    let out = dir.path().join("a.png");
+    nnsweep()
+        .arg("plot")
+        .arg(&results)
+        .args(["--kind", "accuracy", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(contains("n_train also vary; the chart pools them"));
+    nnsweep()
+        .arg("plot")
+        .arg(&results)
+        .args(["--kind", "gap", "--where", "n_train=200", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(contains("pools").not());
+    nnsweep()
+        .arg("plot")
+        .arg(&results)
+        .args(["--kind", "accuracy", "--where", "n_train=300", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "no run in the results matches --where n_train=300",
+        ));
 }

@@ -48,6 +48,10 @@ pub struct PlotArgs {
     /// Curves: these run ids, comma-separated.
     #[arg(long, value_name = "IDS", conflicts_with = "group")]
     runs: Option<String>,
+    /// Accuracy and gap: only the runs with these values, e.g. n_train=500 when a sweep also
+    /// varies the training size (the chart draws hidden × eta; other axes would be pooled).
+    #[arg(long = "where", value_name = "KEY=VALUE,...")]
+    where_: Option<String>,
     /// Curves: every run (seed) of one group, e.g. hidden=10,eta=0.005.
     #[arg(long, value_name = "KEY=VALUE,...")]
     group: Option<String>,
@@ -87,7 +91,10 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
     };
     match args.kind {
         Kind::Accuracy | Kind::Gap => {
-            let records = records()?;
+            let mut records = records()?;
+            if let Some(filter) = &args.where_ {
+                records = plot::select(&records, filter, "--where")?;
+            }
             let pooled: Vec<&str> = GroupKey::varying(&records)
                 .into_iter()
                 .filter(|k| !matches!(k, GroupKey::Hidden | GroupKey::Eta))
@@ -95,8 +102,10 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                 .collect();
             if !pooled.is_empty() {
                 eprintln!(
-                    "warning: {} also vary; the chart pools them (report them apart with `nnsweep report --by`)",
-                    pooled.join(", ")
+                    "warning: {} also vary; the chart pools them. Draw one slice with --where \
+                     (e.g. --where {}=...), or tabulate them apart with `nnsweep report --by`",
+                    pooled.join(", "),
+                    pooled[0]
                 );
             }
             if args.kind == Kind::Accuracy {

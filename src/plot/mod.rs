@@ -1102,11 +1102,28 @@ pub fn describe_runs(records: &[RunRecord], runs: &[String]) -> RunNames {
 /// Picks curves by group: the runs of the results whose hidden and eta (and any other key given)
 /// match `filter`, e.g. `hidden=10,eta=0.005`.
 pub fn runs_matching(records: &[RunRecord], filter: &str) -> Result<Vec<String>, PlotError> {
+    let mut ids: Vec<(u64, String)> = select(records, filter, "--group")?
+        .into_iter()
+        .map(|r| (r.seed, r.run_id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids.into_iter().map(|(_, id)| id).collect())
+}
+
+/// The records whose keys match `filter` (`key=value` pairs, e.g. `n_train=500,l2=0`): how a
+/// chart of one slice of a sweep with more axes than it can draw is asked for. `flag` names
+/// the option in messages.
+pub fn select(
+    records: &[RunRecord],
+    filter: &str,
+    flag: &str,
+) -> Result<Vec<RunRecord>, PlotError> {
     let mut conds: Vec<(GroupKey, String)> = Vec::new();
     for part in filter.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| {
             PlotError::Input(format!(
-                "--group {filter:?}: write key=value pairs, e.g. hidden=10,eta=0.005"
+                "{flag} {filter:?}: write key=value pairs, e.g. hidden=10,eta=0.005"
             ))
         })?;
         let key: GroupKey = k.trim().parse().map_err(PlotError::Input)?;
@@ -1122,17 +1139,11 @@ pub fn runs_matching(records: &[RunRecord], filter: &str) -> Result<Vec<String>,
             }
         })
     };
-    let mut ids: Vec<(u64, String)> = records
-        .iter()
-        .filter(|r| matches(r))
-        .map(|r| (r.seed, r.run_id.clone()))
-        .collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
+    let selected: Vec<RunRecord> = records.iter().filter(|r| matches(r)).cloned().collect();
+    if selected.is_empty() {
         return Err(PlotError::Input(format!(
-            "no run in the results matches --group {filter}"
+            "no run in the results matches {flag} {filter}"
         )));
     }
-    Ok(ids.into_iter().map(|(_, id)| id).collect())
+    Ok(selected)
 }
