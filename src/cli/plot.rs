@@ -74,6 +74,7 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
         out: args.out.clone(),
         width: args.width.unwrap_or(default_width),
         height: args.height.unwrap_or(600),
+        slice: args.where_.as_ref().map(|w| w.replace('=', " = ")),
     };
     let records = || -> Result<Vec<nnsweep::results::RunRecord>> {
         if args.files.is_empty() {

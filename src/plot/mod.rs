@@ -60,6 +60,18 @@ pub struct PlotOptions {
     pub out: PathBuf,
     pub width: u32,
     pub height: u32,
+    /// Which slice of the results the chart shows (e.g. "n_train = 500"), added to its title.
+    pub slice: Option<String>,
+}
+
+impl PlotOptions {
+    /// `caption`, with the slice it shows when only part of the results is drawn.
+    fn titled(&self, caption: String) -> String {
+        match &self.slice {
+            Some(slice) => format!("{caption}, {slice}"),
+            None => caption,
+        }
+    }
 }
 
 /// Why a chart could not be made.
@@ -451,7 +463,9 @@ pub fn accuracy_chart(records: &[RunRecord], opts: &PlotOptions) -> Result<(), P
             } else {
                 String::new()
             };
-            let caption = format!("Train and test accuracy vs hidden size (mean{sd_note})");
+            let caption = opts.titled(format!(
+                "Train and test accuracy vs hidden size (mean{sd_note})"
+            ));
             let room = plot_area.dim_in_pixel().0 as f64 - 2.0 * fonts.label;
             let mut chart = ChartBuilder::on(&plot_area)
                 .caption(&caption, (FONT, fitting(&caption, fonts.title, room)))
@@ -601,11 +615,11 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
     render!(opts, |root| {
         (|| -> Result<(), String> {
             root.fill(&WHITE).map_err(err)?;
-            let caption = if seeds != "1" {
+            let caption = opts.titled(if seeds != "1" {
                 format!("Overfitting gap, train − test accuracy (points), mean over {seeds} seeds")
             } else {
                 "Overfitting gap, train − test accuracy (percentage points)".to_string()
-            };
+            });
             let room = opts.width as f64 - 2.0 * fonts.label;
             let mut chart = ChartBuilder::on(&root)
                 .caption(&caption, (FONT, fitting(&caption, fonts.title, room)))
