@@ -16,11 +16,9 @@ encoding='latin1') and any numpy load it as the course's loader does:
 
 If mnist-py2.pkl.gz (the course layout) is in the same folder, the arrays are checked against it.
 """
-import glob
 import gzip
 import os
 import pickle
-import struct
 import sys
 
 import numpy as np
@@ -28,22 +26,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
 import py2pickle  # noqa: E402
-
-
-def read_idx(path):
-    raw = open(path, "rb").read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    ndim = raw[3]
-    dims = struct.unpack(">" + "I" * ndim, raw[4 : 4 + 4 * ndim])
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def find(src, pattern):
-    hits = sorted(glob.glob(os.path.join(src, pattern)))
-    if not hits:
-        sys.exit(f"no {pattern} in {src}")
-    return hits[0]
+from mnist_idx import find, read_idx  # noqa: E402
 
 
 def main():
