@@ -1,22 +1,16 @@
 //! `nnsweep plot` through the real binary: pictures of the asked size that are not blank, SVG
 //! that parses, and the decision boundary of a circles model saved by `nnsweep run`.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use common::nnsweep_in_repo as nnsweep;
+use common::report_fixture as fixture;
+
+use std::collections::HashSet;
+use std::path::Path;
+
 use predicates::prelude::*;
 use predicates::str::contains;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(name)
-}
-
-fn nnsweep() -> Command {
-    Command::cargo_bin("nnsweep").unwrap()
-}
 
 /// Decodes a PNG; returns its size and its set of distinct colours.
 fn png_colours(path: &Path) -> ((u32, u32), HashSet<[u8; 3]>) {

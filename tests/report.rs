@@ -1,14 +1,10 @@
 //! The report library on hand-made results files whose means and sds were computed by hand.
 
-use std::path::PathBuf;
+mod common;
+
+use common::report_fixture as fixture;
 
 use nnsweep::report::{self, GroupKey, Metric, Stat, Tables};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(name)
-}
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-12

@@ -1,19 +1,11 @@
 //! `nnsweep report` through the real binary, on the hand-made fixtures of tests/report.rs.
 
-use std::path::PathBuf;
+mod common;
 
-use assert_cmd::Command;
+use common::nnsweep_in_repo as nnsweep;
+use common::report_fixture as fixture;
+
 use predicates::str::contains;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(name)
-}
-
-fn nnsweep() -> Command {
-    Command::cargo_bin("nnsweep").unwrap()
-}
 
 fn stdout_of(args: &[&str], files: &[&str]) -> String {
     let mut cmd = nnsweep();

@@ -19,6 +19,18 @@ pub fn nnsweep(dir: &Path) -> Command {
     cmd
 }
 
+/// The `nnsweep` binary run from the repository's top folder.
+pub fn nnsweep_in_repo() -> Command {
+    nnsweep(Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// A hand-made results file (or curves file) of `tests/fixtures/report/`.
+pub fn report_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/report")
+        .join(name)
+}
+
 /// A small, fast circles sweep: `grid` lines replace the default grid.
 pub fn circles_config(name: &str, steps: usize, grid: &str) -> String {
     format!(
