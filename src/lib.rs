@@ -12,6 +12,7 @@ extern crate blas_src;
 pub mod blas;
 pub mod config;
 pub mod data;
+pub mod layout;
 pub mod model_file;
 pub mod nn;
 pub mod plan;

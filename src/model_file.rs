@@ -114,7 +114,7 @@ pub fn save(path: &Path, model: &SavedModel) -> std::io::Result<()> {
 
 /// The folder of a sweep's models: `results/x.csv` → `results/x/models`.
 pub fn models_dir_for(results_csv: &Path) -> PathBuf {
-    results_csv.with_extension("").join("models")
+    crate::layout::SweepFiles::of_results(results_csv).models_dir()
 }
 
 /// Saves the best model of a finished run where `nnsweep run` keeps it (`[output] save_models`).

@@ -925,12 +925,16 @@ fn differing_fields(a: &RunRecord, b: &RunRecord) -> Vec<&'static str> {
     d
 }
 
-/// Writes `<stem>.summary.md`, `.summary.csv` (long table) and `.summary.tex` beside a results
-/// file, grouped automatically, pivot on the gap: what `nnsweep run` leaves at the end of a sweep.
+/// Writes `summary.md`, `summary.csv` (long table) and `summary.tex` into the sweep's folder
+/// (see [`crate::layout`]), grouped automatically, pivot on the gap: what `nnsweep run` leaves at the end of a sweep.
 pub fn write_summaries(results_csv: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let loaded = load(&[results_csv.to_path_buf()], false)?;
     let summary = summarize(&loaded.records, &[]);
-    let stem = results_csv.with_extension("");
+    let files = crate::layout::SweepFiles::of_results(results_csv);
+    std::fs::create_dir_all(files.dir()).map_err(|error| ReportError::Write {
+        path: files.dir().to_path_buf(),
+        error,
+    })?;
     let mut written = Vec::new();
     for (ext, text) in [
         ("md", to_markdown(&summary, Metric::Gap, Tables::Both)),
@@ -940,7 +944,7 @@ pub fn write_summaries(results_csv: &Path) -> Result<Vec<PathBuf>, ReportError> 
         ),
         ("tex", to_latex(&summary, Metric::Gap, Tables::Both)),
     ] {
-        let path = PathBuf::from(format!("{}.summary.{ext}", stem.display()));
+        let path = files.summary(ext);
         std::fs::write(&path, text).map_err(|error| ReportError::Write {
             path: path.clone(),
             error,

@@ -224,10 +224,10 @@ fn run_writes_three_summaries_beside_its_results() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(
-        names,
-        ["sweep.summary.md", "sweep.summary.csv", "sweep.summary.tex"]
-    );
+    assert_eq!(names, ["summary.md", "summary.csv", "summary.tex"]);
+    assert!(written
+        .iter()
+        .all(|p| p.parent() == Some(dir.path().join("sweep").as_path())));
     for p in written {
         assert!(std::fs::metadata(p).unwrap().len() > 100);
     }

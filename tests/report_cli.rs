@@ -110,7 +110,7 @@ fn bad_inputs_exit_with_code_2_and_say_why() {
         .stderr(contains("missing.csv"));
     nnsweep()
         .arg("report")
-        .arg(fixture("small.curves.csv"))
+        .arg(fixture("small/curves.csv"))
         .assert()
         .code(2)
         .stderr(contains("learning-curves file"));

@@ -41,13 +41,13 @@ fn the_lectures_circles_reach_its_accuracy() {
             "best is at least the final"
         );
     }
-    let curves = std::fs::read_to_string(dir.path().join("results/circles.curves.csv")).unwrap();
+    let curves = std::fs::read_to_string(dir.path().join("results/circles/curves.csv")).unwrap();
     assert_eq!(
         curves.lines().count(),
         1 + 5 * 11,
         "steps 0, 1000, ..., 10000 per run"
     );
-    assert!(dir.path().join("results/circles.summary.tex").exists());
+    assert!(dir.path().join("results/circles/summary.tex").exists());
 }
 
 #[test]

@@ -27,6 +27,6 @@ merge=$(sbatch --parsable --dependency="afterok:$array" --kill-on-invalid-dep=ye
     "$here/merge.sbatch" "$name" "$tasks")
 merge=${merge%%;*}
 echo "array job $array: $tasks tasks of $config, shards in results/$name.shard-*-of-$tasks.csv"
-echo "merge job $merge (after every task succeeded): results/$name.csv, results/$name.summary.md"
+echo "merge job $merge (after every task succeeded): results/$name.csv, results/$name/summary.md"
 echo "watch: squeue -u \$USER; logs: nnsweep-nnsweep-${array}_*.out, nnsweep-nnsweep-merge-$merge.out"
 echo "$array $merge" >"results/$name.jobs"

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
 use nnsweep::data;
+use nnsweep::layout::SweepFiles;
 use nnsweep::model_file;
 use nnsweep::plan::{self, RunSpec, Shard};
 use nnsweep::report::{self, Metric, Tables};
@@ -29,8 +30,9 @@ pub struct RunArgs {
     #[command(flatten)]
     config: ConfigArg,
     /// Results file (CSV) to append to [default: results/<name>.csv, or
-    /// results/<name>.shard-I-of-N.csv for a shard]. Learning curves go beside it
-    /// (<stem>.curves.csv), and the summary tables (<stem>.summary.md/.csv/.tex).
+    /// results/<name>.shard-I-of-N.csv for a shard]. Everything else of the sweep goes in the
+    /// folder of the same name beside it: <stem>/curves.csv, <stem>/summary.md/.csv/.tex and
+    /// <stem>/models/.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
     /// How many runs to train at once [default: $SLURM_CPUS_PER_TASK if set, else all cores].
@@ -83,9 +85,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         };
         Path::new("results").join(file)
     });
-    let curves_path = sibling(&out, "curves.csv");
+    let files = SweepFiles::of_results(&out);
+    let curves_path = files.curves();
     if args.fresh {
-        for path in [&out, &curves_path, &model_file::models_dir_for(&out)] {
+        for path in [out.as_path(), files.dir()] {
             if let Some(moved) = move_aside(path)? {
                 eprintln!(
                     "--fresh: moved {} to {} (kept, not deleted)",
@@ -406,11 +409,6 @@ fn quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
-}
-
-/// `results/x.csv` → `results/x.<suffix>`.
-fn sibling(results: &Path, suffix: &str) -> PathBuf {
-    results.with_extension(suffix)
 }
 
 #[cfg(test)]

@@ -766,9 +766,9 @@ pub fn read_curves(path: &Path) -> Result<Vec<CurveRow>, PlotError> {
         .collect()
 }
 
-/// The curves file `nnsweep run` writes beside `results.csv`: `results.curves.csv`.
+/// The curves file `nnsweep run` writes in the sweep's folder: `results/x/curves.csv`.
 pub fn curves_path_for(results_csv: &Path) -> PathBuf {
-    results_csv.with_extension("curves.csv")
+    crate::layout::SweepFiles::of_results(results_csv).curves()
 }
 
 /// Most runs a learning-curve chart shows: past ten colours repeat and the picture is a tangle.

@@ -177,7 +177,7 @@ result_ids results/slurm_small.csv >merged.ids
 [ "$(wc -l <plan.ids)" = 12 ] || fail "plan lists $(wc -l <plan.ids) runs, not 12"
 [ -z "$(uniq -d merged.ids)" ] || fail "runs merged twice: $(uniq -d merged.ids | tr '\n' ' ')"
 cmp -s plan.ids merged.ids || fail "merged runs differ from the plan: $(diff plan.ids merged.ids | tr '\n' ' ')"
-grep -q "over 12 runs" results/slurm_small.summary.md || fail "the merged report does not count 12 runs"
+grep -q "over 12 runs" results/slurm_small/summary.md || fail "the merged report does not count 12 runs"
 say "ok: the merged results hold each of the 12 planned runs exactly once"
 
 # --- 2. USR1 through SLURM to the batch shell: clean stop, exit 3, resume ---------------
