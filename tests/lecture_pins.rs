@@ -36,7 +36,12 @@ fn rows(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
 fn assert_pinned(dir: &Path, config: &Path, pinned: &str) {
     let out = dir.join("out.csv");
     nnsweep(dir)
-        .args(["run", config.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "run",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let expected = rows(&repo().join("tests/fixtures/lecture").join(pinned));
@@ -60,13 +65,20 @@ fn assert_pinned(dir: &Path, config: &Path, pinned: &str) {
             compared += 1;
         }
     }
-    assert!(compared >= 19 * expected.len(), "{compared} values compared");
+    assert!(
+        compared >= 19 * expected.len(),
+        "{compared} values compared"
+    );
 }
 
 #[test]
 fn the_lectures_circles_rows_are_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    assert_pinned(dir.path(), &repo().join("configs/circles.toml"), "circles.csv");
+    assert_pinned(
+        dir.path(),
+        &repo().join("configs/circles.toml"),
+        "circles.csv",
+    );
 }
 
 /// `configs/mnist_small.toml` cut to 300 steps: the same data, Gram engine and kernels, in
@@ -79,7 +91,10 @@ fn the_lectures_mnist_rows_are_unchanged_for_300_steps() {
     let text = text
         .replace("steps = 20000", "steps = 300")
         .replace("../data/", data.to_str().unwrap());
-    assert!(text.contains("steps = 300"), "the config still sets 20 000 steps");
+    assert!(
+        text.contains("steps = 300"),
+        "the config still sets 20 000 steps"
+    );
     let config = write(dir.path(), "mnist_small_300.toml", &text);
     assert_pinned(dir.path(), &config, "mnist_small_300.csv");
 }
