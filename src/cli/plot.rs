@@ -126,7 +126,8 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                     .into())
                 }
             };
-            let rows = plot::read_curves(&curves_path)?;
+            let rows =
+                nnsweep::results::read_curves(&curves_path).map_err(|e| BadInput(e.to_string()))?;
             let runs: Vec<String> = if let Some(ids) = &args.runs {
                 ids.split(',')
                     .map(str::trim)
