@@ -6,10 +6,17 @@ use plotters::prelude::*;
 use super::canvas::*;
 use super::{PlotError, PlotOptions};
 use crate::model_file::SavedModel;
+use crate::results::RunRecord;
 
 /// Decision boundary of a saved 2-D model, like the lecture's `plot_decision_boundary`: the class
-/// the network predicts over a grid, in light colours, and the training points on top.
-pub fn boundary_chart(model: &SavedModel, opts: &PlotOptions) -> Result<(), PlotError> {
+/// the network predicts over a grid, in light colours, and the training points on top. With the
+/// run's results row, the title says what the run was and scored (hidden sizes, eta, seed,
+/// train and test accuracy) instead of its id.
+pub fn boundary_chart(
+    model: &SavedModel,
+    record: Option<&RunRecord>,
+    opts: &PlotOptions,
+) -> Result<(), PlotError> {
     let sizes = model.network.sizes();
     if sizes[0] != 2 {
         return Err(PlotError::Input(format!(
@@ -67,7 +74,17 @@ pub fn boundary_chart(model: &SavedModel, opts: &PlotOptions) -> Result<(), Plot
     let legend_w = legend_width(&entries, &legend_title, fonts);
     // A square data area keeps circles round. plotters stacks, from the outside in: the margin,
     // the caption (its height is size/1.24 plus 10 pixels of padding), the label areas.
-    let caption = format!("Decision boundary of run {}", model.run_id);
+    let caption = opts.titled(match record {
+        Some(r) => format!(
+            "Decision boundary: hidden {}, η = {}, seed {} (train {:.1} %, test {:.1} %)",
+            r.hidden.replace('x', "×"),
+            r.eta,
+            r.seed,
+            100.0 * r.train_acc,
+            100.0 * r.test_acc
+        ),
+        None => format!("Decision boundary of run {}", model.run_id),
+    });
     let m = fonts.label;
     let y_lab = fonts.label * 3.6;
     let x_lab = fonts.label * 3.0;
@@ -125,8 +142,8 @@ pub fn boundary_chart(model: &SavedModel, opts: &PlotOptions) -> Result<(), Plot
                 let p = (col[0], col[1]);
                 chart
                     .draw_series([
-                        Circle::new(p, 4, colour(label as usize).filled()),
-                        Circle::new(p, 4, BLACK.mix(0.7).stroke_width(1)),
+                        Circle::new(p, 5, colour(label as usize).filled()),
+                        Circle::new(p, 5, BLACK.mix(0.7).stroke_width(1)),
                     ])
                     .map_err(err)?;
             }

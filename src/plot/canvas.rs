@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{PlotError, PlotOptions};
-use crate::report::{self, HiddenSize};
+use crate::report::{self, KeyValue};
 
 pub(super) const FONT: &str = "sans-serif";
 pub(super) static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -35,6 +35,9 @@ pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
+
+/// Stroke width of data lines and error bars, in pixels: thick enough for a projector.
+pub(super) const LINE: u32 = 3;
 
 pub(super) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -73,11 +76,13 @@ macro_rules! render {
         let opts: &PlotOptions = $opts;
         let kind = $crate::plot::canvas::backend_for(opts)?;
         $crate::plot::canvas::register_font();
-        if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| PlotError::Draw {
-                path: opts.out.clone(),
-                message: e.to_string(),
-            })?;
+        if opts.svg_sink.is_none() {
+            if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| PlotError::Draw {
+                    path: opts.out.clone(),
+                    message: e.to_string(),
+                })?;
+            }
         }
         let size = (opts.width, opts.height);
         let result: Result<(), String> = match kind {
@@ -90,8 +95,19 @@ macro_rules! render {
                 $body.and_then(|_| $root.present().map_err(|e| e.to_string()))
             }
             $crate::plot::canvas::Backend::Svg => {
-                let $root = SVGBackend::new(&opts.out, size).into_drawing_area();
-                $body.and_then(|_| $root.present().map_err(|e| e.to_string()))
+                // Drawn into a string, then written to the file or handed to the page.
+                let mut svg = String::new();
+                let drawn = {
+                    let $root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                    $body.and_then(|_| $root.present().map_err(|e| e.to_string()))
+                };
+                drawn.and_then(|_| match &opts.svg_sink {
+                    Some(sink) => {
+                        *sink.borrow_mut() = svg;
+                        Ok(())
+                    }
+                    None => std::fs::write(&opts.out, svg).map_err(|e| e.to_string()),
+                })
             }
         };
         result.map_err(|message| PlotError::Draw {
@@ -111,11 +127,12 @@ pub(super) struct Fonts {
 
 impl Fonts {
     pub(super) fn for_size(w: u32, h: u32) -> Fonts {
-        let base = (w.min(h) as f64 / 38.0).clamp(11.0, 40.0);
+        // Sized for the back row of a lecture hall: ticks as large as axis labels used to be.
+        let base = (w.min(h) as f64 / 36.0).clamp(13.0, 44.0);
         Fonts {
-            title: base * 1.25,
-            label: base,
-            tick: base * 0.85,
+            title: base * 1.3,
+            label: base * 1.1,
+            tick: base,
         }
     }
 }
@@ -166,6 +183,8 @@ pub(super) enum Glyph {
     Patch(RGBAColor),
     /// A filled circle with a dark edge: a data point.
     Dot(RGBColor),
+    /// A band: a line over a light fill (mean ± sd).
+    Band(RGBColor),
 }
 
 /// Draws a legend as a column of entries in `area`. Drawn by hand, beside the plot rather than
@@ -197,7 +216,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                 dashed,
                 marker,
             } => {
-                let style = colour.stroke_width(2);
+                let style = colour.stroke_width(LINE);
                 if *dashed {
                     let seg = gw / 5;
                     for k in [0, 2, 4] {
@@ -215,7 +234,7 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                     let m = if *filled {
                         colour.filled()
                     } else {
-                        colour.stroke_width(2)
+                        colour.stroke_width(LINE)
                     };
                     area.draw(&Circle::new((x0 + gw / 2, cy), 4, m))
                         .map_err(err)?;
@@ -230,6 +249,18 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                 area.draw(&Rectangle::new(
                     [(x0, cy - line_h / 3), (x0 + gw, cy + line_h / 3)],
                     BLACK.mix(0.4).stroke_width(1),
+                ))
+                .map_err(err)?;
+            }
+            Glyph::Band(c) => {
+                area.draw(&Rectangle::new(
+                    [(x0, cy - line_h / 4), (x0 + gw, cy + line_h / 4)],
+                    c.mix(0.25).filled(),
+                ))
+                .map_err(err)?;
+                area.draw(&PathElement::new(
+                    vec![(x0, cy), (x0 + gw, cy)],
+                    c.stroke_width(LINE),
                 ))
                 .map_err(err)?;
             }
@@ -291,31 +322,37 @@ pub(super) fn fitting(text: &str, size: f64, room: f64) -> f64 {
     }
 }
 
-/// Where each hidden size sits on the x axis. One-layer sizes go on a log scale (2 to 100 units
-/// spread evenly, as the lecture's sweeps do); deeper networks have no single size, so then every
-/// architecture gets its own evenly spaced slot.
-pub(super) struct HiddenAxis {
+/// Where each value of an axis sits on a chart's x axis. Numbers (one-layer hidden sizes, l2,
+/// n_train, dropout) go on a log scale when they are all positive and span more than 10× (2
+/// to 100 units spread evenly, as the lecture's sweeps do), else on a linear one; values that
+/// are not numbers (deeper networks, text) get evenly spaced slots.
+pub(super) struct ValueAxis {
     pub(super) labels: Vec<String>,
     pub(super) positions: Vec<f64>,
     pub(super) log: bool,
 }
 
-impl HiddenAxis {
-    pub(super) fn new(hidden: &[HiddenSize]) -> HiddenAxis {
-        let singles: Option<Vec<u64>> = hidden
-            .iter()
-            .map(|h| h.single().filter(|&n| n > 0))
-            .collect();
-        let labels = hidden.iter().map(|h| h.label.clone()).collect();
-        match singles {
-            Some(sizes) if sizes.len() > 1 => HiddenAxis {
+impl ValueAxis {
+    pub(super) fn new(values: &[KeyValue]) -> ValueAxis {
+        let numbers: Option<Vec<f64>> = values.iter().map(KeyValue::number).collect();
+        let labels = values.iter().map(|v| v.to_string()).collect();
+        match numbers {
+            Some(xs) if xs.len() > 1 => {
+                let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let log = lo > 0.0 && hi / lo > 10.0;
+                ValueAxis {
+                    labels,
+                    positions: xs
+                        .iter()
+                        .map(|&x| if log { x.log10() } else { x })
+                        .collect(),
+                    log,
+                }
+            }
+            _ => ValueAxis {
                 labels,
-                positions: sizes.iter().map(|&n| (n as f64).log10()).collect(),
-                log: true,
-            },
-            _ => HiddenAxis {
-                labels,
-                positions: (0..hidden.len()).map(|i| i as f64).collect(),
+                positions: (0..values.len()).map(|i| i as f64).collect(),
                 log: false,
             },
         }
@@ -328,11 +365,7 @@ impl HiddenAxis {
             .iter()
             .copied()
             .fold(f64::NEG_INFINITY, f64::max);
-        let pad = if self.log {
-            ((hi - lo) * 0.06).max(0.1)
-        } else {
-            0.5
-        };
+        let pad = ((hi - lo) * 0.06).max(if self.log { 0.1 } else { 0.5 });
         (lo - pad)..(hi + pad)
     }
 

@@ -14,12 +14,17 @@ pub fn curves_path_for(results_csv: &Path) -> PathBuf {
     crate::layout::SweepFiles::of_results(results_csv).curves()
 }
 
-/// Most runs a learning-curve chart shows: past ten colours repeat and the picture is a tangle.
+/// Most groups a learning-curve chart shows: past ten colours repeat and the picture is a
+/// tangle. (Seeds of one group share a colour, so a group of many seeds is fine.)
 pub const MAX_CURVES: usize = 10;
 
-/// Learning curves: train (dashed) and test (solid) accuracy against the step, one colour per run.
-/// `runs` lists the run ids in legend order.
-/// `names` describes `runs` as [`describe_runs`] does; without results, the run ids themselves.
+/// Most runs on one chart, all groups together.
+const MAX_RUNS: usize = 200;
+
+/// Learning curves: test (solid) and train (dashed) accuracy against the step, one colour per
+/// group of runs (runs differing only by seed). A group of several seeds is drawn as its mean
+/// with a ± 1 sd band, each seed faint beneath; a group of one run as its line.
+/// `runs` lists the run ids; `names` groups and names them as [`super::describe_runs`] does.
 pub fn curves_chart(
     rows: &[CurveRow],
     runs: &[String],
@@ -31,9 +36,11 @@ pub fn curves_chart(
             "no run chosen for the learning curves".into(),
         ));
     }
-    if runs.len() > MAX_CURVES {
+    let n_groups = names.group_labels.len().max(1);
+    if n_groups > MAX_CURVES || runs.len() > MAX_RUNS {
         return Err(PlotError::Input(format!(
-            "{} runs chosen: a learning-curve chart shows at most {MAX_CURVES}; pick some with --runs or --group",
+            "{} runs in {n_groups} groups chosen: a learning-curve chart shows at most \
+             {MAX_CURVES} groups ({MAX_RUNS} runs); pick some with --runs or --group",
             runs.len()
         )));
     }
@@ -51,30 +58,85 @@ pub fn curves_chart(
             )));
         }
     }
+    // Each run's points by step, the last of a repeated step kept (a run redone after a kill).
+    let curve = |id: &str| -> Vec<(usize, f64, f64)> {
+        let mut m: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+        for r in &by_run[id] {
+            m.insert(r.step, (100.0 * r.train_acc, 100.0 * r.test_acc));
+        }
+        m.into_iter().map(|(s, (tr, te))| (s, tr, te)).collect()
+    };
+    let curves: Vec<Vec<(usize, f64, f64)>> = runs.iter().map(|id| curve(id)).collect();
+    let group_of = |k: usize| names.group_of.get(k).copied().unwrap_or(k);
     let fonts = Fonts::for_size(opts.width, opts.height);
-    let chosen: Vec<&CurveRow> = runs
+    let max_step = curves
         .iter()
-        .flat_map(|id| by_run[id.as_str()].iter().copied())
-        .collect();
-    let max_step = chosen.iter().map(|r| r.step).max().unwrap_or(1).max(1) as f64;
-    let lo = chosen
+        .flatten()
+        .map(|p| p.0)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let lo = curves
         .iter()
-        .map(|r| 100.0 * r.train_acc.min(r.test_acc))
+        .flatten()
+        .map(|p| p.1.min(p.2))
         .fold(100.0f64, f64::min);
     let lo = ((lo - 2.0) / 5.0).floor().max(0.0) * 5.0;
 
-    let mut entries: Vec<(Glyph, String)> = runs
-        .iter()
-        .enumerate()
-        .map(|(k, id)| {
-            (
+    // Mean and sd per group and step, over the group's runs that reached the step.
+    type Band = Vec<(f64, f64, f64, f64, f64)>; // step, train mean, train sd, test mean, test sd
+    let mut bands: Vec<(usize, usize, Band)> = Vec::new(); // group, runs, band
+    for g in 0..n_groups {
+        let members: Vec<usize> = (0..runs.len()).filter(|&k| group_of(k) == g).collect();
+        let mut at: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        for &k in &members {
+            for &(s, tr, te) in &curves[k] {
+                let e = at.entry(s).or_default();
+                e.0.push(tr);
+                e.1.push(te);
+            }
+        }
+        let band = at
+            .into_iter()
+            .map(|(s, (tr, te))| {
+                let (a, b) = (crate::report::Stat::of(&tr), crate::report::Stat::of(&te));
+                (
+                    s as f64,
+                    a.mean,
+                    a.sd.unwrap_or(0.0),
+                    b.mean,
+                    b.sd.unwrap_or(0.0),
+                )
+            })
+            .collect();
+        bands.push((g, members.len(), band));
+    }
+    let several = bands.iter().any(|(_, n, _)| *n > 1);
+
+    let mut entries: Vec<(Glyph, String)> = (0..n_groups)
+        .map(|g| {
+            let n = bands[g].1;
+            let label = names
+                .group_labels
+                .get(g)
+                .cloned()
+                .unwrap_or_else(|| runs[g].clone());
+            let label = match (label.is_empty(), n > 1) {
+                (true, true) => format!("mean ± sd of {n} seeds"),
+                (true, false) => "the run".to_string(),
+                (false, true) => format!("{label} ({n} seeds)"),
+                (false, false) => label,
+            };
+            let glyph = if n > 1 {
+                Glyph::Band(colour(g))
+            } else {
                 Glyph::Line {
-                    colour: colour(k),
+                    colour: colour(g),
                     dashed: false,
                     marker: None,
-                },
-                names.labels.get(k).cloned().unwrap_or_else(|| id.clone()),
-            )
+                }
+            };
+            (glyph, label)
         })
         .collect();
     entries.push((
@@ -93,12 +155,22 @@ pub fn curves_chart(
         },
         "train".into(),
     ));
+    if several {
+        entries.push((
+            Glyph::Line {
+                colour: RGBColor(175, 175, 175),
+                dashed: false,
+                marker: None,
+            },
+            "one seed (faint)".into(),
+        ));
+    }
     let legend_w = legend_width(&entries, &names.legend_title, fonts);
-    let caption = if names.common.is_empty() {
+    let caption = opts.titled(if names.common.is_empty() {
         "Learning curves".to_string()
     } else {
         format!("Learning curves, {}", names.common)
-    };
+    });
 
     render!(opts, |root| {
         (|| -> Result<(), String> {
@@ -134,22 +206,65 @@ pub fn curves_chart(
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()
                 .map_err(err)?;
-            for (k, id) in runs.iter().enumerate() {
-                let c = colour(k);
-                let mut pts = by_run[id.as_str()].clone();
-                pts.sort_by_key(|r| r.step);
+            // Bands first, then faint seeds, then the means on top.
+            for (g, n, band) in &bands {
+                if *n < 2 {
+                    continue;
+                }
+                let c = colour(*g);
+                for (mean, sd) in [(1usize, 2usize), (3, 4)] {
+                    let pick = |p: &(f64, f64, f64, f64, f64), i: usize| match i {
+                        1 => p.1,
+                        2 => p.2,
+                        3 => p.3,
+                        _ => p.4,
+                    };
+                    let mut poly: Vec<(f64, f64)> = band
+                        .iter()
+                        .map(|p| (p.0, (pick(p, mean) + pick(p, sd)).min(100.0)))
+                        .collect();
+                    poly.extend(
+                        band.iter()
+                            .rev()
+                            .map(|p| (p.0, (pick(p, mean) - pick(p, sd)).max(lo))),
+                    );
+                    chart
+                        .draw_series([Polygon::new(poly, c.mix(0.18).filled())])
+                        .map_err(err)?;
+                }
+            }
+            for (k, pts) in curves.iter().enumerate() {
+                let g = group_of(k);
+                if bands[g].1 < 2 {
+                    continue;
+                }
+                let faint = colour(g).mix(0.35).stroke_width(1);
                 chart
                     .draw_series(LineSeries::new(
-                        pts.iter().map(|r| (r.step as f64, 100.0 * r.test_acc)),
-                        c.stroke_width(2),
+                        pts.iter().map(|p| (p.0 as f64, p.2)),
+                        faint,
                     ))
                     .map_err(err)?;
                 chart
                     .draw_series(DashedLineSeries::new(
-                        pts.iter().map(|r| (r.step as f64, 100.0 * r.train_acc)),
-                        8,
-                        5,
-                        c.stroke_width(2),
+                        pts.iter().map(|p| (p.0 as f64, p.1)),
+                        6,
+                        4,
+                        faint,
+                    ))
+                    .map_err(err)?;
+            }
+            for (g, _, band) in &bands {
+                let c = colour(*g).stroke_width(LINE);
+                chart
+                    .draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.3)), c))
+                    .map_err(err)?;
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        band.iter().map(|p| (p.0, p.1)),
+                        10,
+                        6,
+                        c,
                     ))
                     .map_err(err)?;
             }

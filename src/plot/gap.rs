@@ -28,13 +28,13 @@ fn gap_colour(gap: f64, max_abs: f64) -> RGBColor {
 /// Gap heatmap: hidden sizes as rows (smallest on top, as in the pivot table), etas as columns,
 /// the mean gap printed in each cell.
 pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), PlotError> {
-    let summary = report::summarize(records, &[GroupKey::Hidden, GroupKey::Eta]);
+    let summary = report::summarize(records, &[GroupKey::HIDDEN, GroupKey::ETA]);
     let pivots = summary.pivots(Metric::Gap);
     let Some(p) = pivots.first() else {
         return Err(PlotError::Input("no runs to plot".into()));
     };
     let fonts = Fonts::for_size(opts.width, opts.height);
-    let (nr, nc) = (p.hidden.len(), p.etas.len());
+    let (nr, nc) = (p.rows.len(), p.cols.len());
     let max_abs = p
         .cells
         .iter()
@@ -56,7 +56,19 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
             } else {
                 "Overfitting gap, train − test accuracy (percentage points)".to_string()
             });
+            // A colour bar on the right says what red and blue mean without reading the cells.
+            let bar_w = (fonts.tick * 6.5) as u32;
+            let (root, bar_area) = root.split_horizontally(opts.width.saturating_sub(bar_w));
             let room = opts.width as f64 - 2.0 * fonts.label;
+            let caption_h = (fitting(&caption, fonts.title, room) / 1.24).floor() + 10.0;
+            colour_bar(
+                &bar_area,
+                max_abs,
+                fonts,
+                caption_h + fonts.label,
+                fonts.label * 3.2 + fonts.label,
+            )?;
+            let room = room - bar_w as f64;
             let mut chart = ChartBuilder::on(&root)
                 .caption(&caption, (FONT, fitting(&caption, fonts.title, room)))
                 .margin(fonts.label as i32)
@@ -75,12 +87,12 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
                 .map_err(err)?;
             let x_fmt = |x: &f64| {
                 let c = (*x - 0.5).round() as usize;
-                p.etas.get(c).map(|e| e.to_string()).unwrap_or_default()
+                p.cols.get(c).map(|e| e.to_string()).unwrap_or_default()
             };
             let y_fmt = |y: &f64| {
                 let yi = (*y - 0.5).round() as usize;
                 if yi < nr {
-                    p.hidden[nr - 1 - yi].label.clone()
+                    p.rows[nr - 1 - yi].to_string()
                 } else {
                     String::new()
                 }
@@ -89,7 +101,7 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
                 .configure_mesh()
                 .disable_mesh()
                 .x_desc("learning rate η")
-                .y_desc(if p.hidden.iter().all(|h| h.single().is_some()) {
+                .y_desc(if p.rows.iter().all(|h| h.number().is_some()) {
                     "hidden units"
                 } else {
                     "hidden layer sizes"
@@ -153,4 +165,57 @@ pub fn gap_heatmap(records: &[RunRecord], opts: &PlotOptions) -> Result<(), Plot
             Ok(())
         })()
     })
+}
+
+/// The heatmap's colour bar: the diverging scale from −max to +max points, ticked at both ends
+/// and at 0, in a strip `area` (top and bottom margins in pixels, to line up with the cells).
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    max_abs: f64,
+    fonts: Fonts,
+    top: f64,
+    bottom: f64,
+) -> Result<(), String> {
+    let (w, h) = area.dim_in_pixel();
+    let (y0, y1) = (top as i32, h as i32 - bottom as i32);
+    if y1 <= y0 + 10 {
+        return Ok(());
+    }
+    let x0 = (fonts.tick * 0.6) as i32;
+    let x1 = x0 + (fonts.tick * 1.4) as i32;
+    let max = if max_abs > 0.0 { max_abs } else { 1.0 };
+    for y in y0..y1 {
+        // Top is +max (overfitting, red), bottom −max.
+        let t = 1.0 - 2.0 * f64::from(y - y0) / f64::from(y1 - y0);
+        area.draw(&Rectangle::new(
+            [(x0, y), (x1, y + 1)],
+            gap_colour(t * max, max).filled(),
+        ))
+        .map_err(err)?;
+    }
+    area.draw(&Rectangle::new([(x0, y0), (x1, y1)], BLACK.stroke_width(1)))
+        .map_err(err)?;
+    let style = (FONT, fonts.tick)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (y, v) in [(y0, max), ((y0 + y1) / 2, 0.0), (y1, -max)] {
+        area.draw(&PathElement::new(
+            vec![(x1, y), (x1 + 4, y)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new(
+            if v == 0.0 {
+                "0".to_string()
+            } else {
+                format!("{v:+.1}")
+            },
+            (x1 + 6, y),
+            style.clone(),
+        ))
+        .map_err(err)?;
+    }
+    let _ = w;
+    Ok(())
 }

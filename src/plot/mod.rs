@@ -22,7 +22,7 @@ pub use boundary::boundary_chart;
 pub use curves::{curves_chart, curves_path_for, MAX_CURVES};
 pub use gap::gap_heatmap;
 
-use crate::report::{self, GroupKey, KeyValue, OrdF64};
+use crate::report::{self, GroupKey, KeyValue};
 use crate::results::RunRecord;
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,30 @@ pub struct PlotOptions {
     pub height: u32,
     /// Which slice of the results the chart shows (e.g. "n_train = 500"), added to its title.
     pub slice: Option<String>,
+    /// When set, an SVG chart is handed over here as text instead of written to `out` (the
+    /// HTML page inlines its charts).
+    pub svg_sink: Option<std::rc::Rc<std::cell::RefCell<String>>>,
+}
+
+impl PlotOptions {
+    /// Options for a chart drawn as SVG text, returned by [`PlotOptions::take_svg`].
+    pub fn in_memory(width: u32, height: u32, slice: Option<String>) -> PlotOptions {
+        PlotOptions {
+            out: PathBuf::from("chart.svg"),
+            width,
+            height,
+            slice,
+            svg_sink: Some(Default::default()),
+        }
+    }
+
+    /// The SVG text of the chart last drawn with these options (empty if none).
+    pub fn take_svg(&self) -> String {
+        self.svg_sink
+            .as_ref()
+            .map(|s| std::mem::take(&mut *s.borrow_mut()))
+            .unwrap_or_default()
+    }
 }
 
 impl PlotOptions {
@@ -56,17 +80,28 @@ pub enum PlotError {
     Draw { path: PathBuf, message: String },
 }
 
-/// How the runs of a learning-curve chart are named: what they share goes in the title, what
-/// tells them apart in the legend ("seed 3" rather than a 35-character run id).
+/// How the runs of a learning-curve chart are named and grouped: what they all share goes in
+/// the title, what tells groups apart in the legend; runs differing only by seed form one group
+/// (drawn as a mean ± sd band).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunNames {
     pub common: String,
     pub legend_title: String,
-    pub labels: Vec<String>,
+    /// The group of each run, in the order of the runs.
+    pub group_of: Vec<usize>,
+    /// One label per group ("hidden = 10, η = 0.005"); empty when there is one group.
+    pub group_labels: Vec<String>,
 }
 
-/// Names `runs` from their results rows; run ids when a run has no row.
-pub fn describe_runs(records: &[RunRecord], runs: &[String]) -> RunNames {
+/// Names and groups `runs` from their results rows. The title names every axis the runs share
+/// that is in `filter` or varies in the sweep (so `--group hidden=50,eta=0.02,l2=0,n_train=40`
+/// is titled with all four), hidden and eta always. Without rows, each run is its own group,
+/// named by its id.
+pub fn describe_runs(
+    records: &[RunRecord],
+    runs: &[String],
+    filter: &[(GroupKey, String)],
+) -> RunNames {
     let rows: Option<Vec<&RunRecord>> = runs
         .iter()
         .map(|id| records.iter().find(|r| &r.run_id == id))
@@ -75,59 +110,64 @@ pub fn describe_runs(records: &[RunRecord], runs: &[String]) -> RunNames {
         return RunNames {
             common: String::new(),
             legend_title: "run".into(),
-            labels: runs.to_vec(),
+            group_of: (0..runs.len()).collect(),
+            group_labels: runs.to_vec(),
         };
     };
-    type Field = (&'static str, fn(&RunRecord) -> String);
-    let fields: [Field; 6] = [
-        ("hidden", |r| r.hidden.clone()),
-        ("η", |r| r.eta.to_string()),
-        ("l2", |r| r.l2.to_string()),
-        ("steps", |r| r.steps.to_string()),
-        ("n_train", |r| r.n_train.to_string()),
-        ("seed", |r| r.seed.to_string()),
-    ];
+    let varying_in_sweep = GroupKey::varying(records);
     let mut common = Vec::new();
-    let mut varying = Vec::new();
-    for (name, f) in fields {
-        let first = f(rows[0]);
-        if rows.iter().all(|r| f(r) == first) {
-            // l2 = 0 and the usual step count say nothing worth a title.
-            if name != "l2"
-                && name != "steps"
-                && name != "n_train"
-                && (name != "seed" || rows.len() == 1)
-            {
-                common.push(format!("{name} = {first}"));
+    let mut differ = Vec::new();
+    for k in GroupKey::all() {
+        if k.name() == "config_hash" {
+            continue;
+        }
+        let values: Vec<KeyValue> = rows.iter().map(|r| k.value(r)).collect();
+        if values.iter().all(|v| *v == values[0]) {
+            if varying_in_sweep.contains(&k) || filter.iter().any(|(f, _)| *f == k) {
+                common.push(format!("{} = {}", report::axis_title(k), values[0]));
             }
         } else {
-            varying.push((name, f));
+            differ.push((k, values));
         }
     }
-    let labels = rows
-        .iter()
-        .map(|r| {
-            varying
-                .iter()
-                .map(|(name, f)| format!("{name} = {}", f(r)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .collect::<Vec<_>>();
-    let labels = if labels.iter().any(String::is_empty) {
-        runs.to_vec()
-    } else {
-        labels
+    let label = |i: usize| {
+        differ
+            .iter()
+            .map(|(k, v)| format!("{} = {}", report::axis_title(*k), v[i]))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
+    let mut group_labels: Vec<String> = Vec::new();
+    let mut group_of = Vec::new();
+    for i in 0..rows.len() {
+        let l = label(i);
+        let g = match group_labels.iter().position(|x| *x == l) {
+            Some(g) => g,
+            None => {
+                group_labels.push(l);
+                group_labels.len() - 1
+            }
+        };
+        group_of.push(g);
+    }
+    let seeds: std::collections::BTreeSet<u64> = rows.iter().map(|r| r.seed).collect();
+    if seeds.len() == 1 {
+        common.push(format!("seed {}", rows[0].seed));
+    }
     RunNames {
         common: common.join(", "),
-        legend_title: "run".into(),
-        labels,
+        legend_title: if group_labels.len() > 1 {
+            "group".into()
+        } else {
+            "runs".into()
+        },
+        group_of,
+        group_labels,
     }
 }
 
-/// Picks curves by group: the runs of the results whose hidden and eta (and any other key given)
-/// match `filter`, e.g. `hidden=10,eta=0.005`.
+/// Picks curves by group: the runs of the results whose axes match `filter`, e.g.
+/// `hidden=10,eta=0.005`, ordered by seed.
 pub fn runs_matching(records: &[RunRecord], filter: &str) -> Result<Vec<String>, PlotError> {
     let mut ids: Vec<(u64, String)> = select(records, filter, "--group")?
         .into_iter()
@@ -138,39 +178,12 @@ pub fn runs_matching(records: &[RunRecord], filter: &str) -> Result<Vec<String>,
     Ok(ids.into_iter().map(|(_, id)| id).collect())
 }
 
-/// The records whose keys match `filter` (`key=value` pairs, e.g. `n_train=500,l2=0`): how a
-/// chart of one slice of a sweep with more axes than it can draw is asked for. `flag` names
-/// the option in messages.
+/// The records whose axes match `filter` (`key=value` pairs, e.g. `n_train=500,l2=0`), as
+/// [`report::filter`] reads it; `flag` names the option in messages.
 pub fn select(
     records: &[RunRecord],
     filter: &str,
     flag: &str,
 ) -> Result<Vec<RunRecord>, PlotError> {
-    let mut conds: Vec<(GroupKey, String)> = Vec::new();
-    for part in filter.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| {
-            PlotError::Input(format!(
-                "{flag} {filter:?}: write key=value pairs, e.g. hidden=10,eta=0.005"
-            ))
-        })?;
-        let key: GroupKey = k.trim().parse().map_err(PlotError::Input)?;
-        conds.push((key, v.trim().to_string()));
-    }
-    let matches = |r: &RunRecord| {
-        conds.iter().all(|(k, v)| {
-            let have = report::summarize(std::slice::from_ref(r), &[*k]).groups[0].key[0].clone();
-            match (&have, v.parse::<f64>()) {
-                (KeyValue::Float(x), Ok(want)) => OrdF64(x.0) == OrdF64(want),
-                (KeyValue::Int(n), Ok(want)) => *n as f64 == want,
-                _ => have.to_string() == *v,
-            }
-        })
-    };
-    let selected: Vec<RunRecord> = records.iter().filter(|r| matches(r)).cloned().collect();
-    if selected.is_empty() {
-        return Err(PlotError::Input(format!(
-            "no run in the results matches {flag} {filter}"
-        )));
-    }
-    Ok(selected)
+    report::filter(records, filter, flag).map_err(PlotError::Input)
 }

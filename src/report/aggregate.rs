@@ -3,70 +3,86 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::RunRecord;
+use crate::results::{RunRecord, COLUMNS};
 
-/// One axis a table can be grouped by.
+/// One axis column of the results file: a setting of the run (hidden, eta, l2, n_train, and
+/// whatever axis the results file gains, such as dropout), as opposed to what the run measured.
+///
+/// Generic over the columns of [`COLUMNS`], so an axis added to the results file groups,
+/// filters and pivots with no change here. Which columns are not axes is decided once, in
+/// [`GroupKey::is_axis`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum GroupKey {
-    Dataset,
-    NTrain,
-    Hidden,
-    Eta,
-    L2,
-    Steps,
-    ConfigHash,
-}
+pub struct GroupKey(&'static str);
+
+/// Columns that are not axes: the run's identity, its seed (what the tables average over),
+/// sizes that follow from the axes, and outcomes. Columns ending in `_acc` or starting with
+/// `final_` are outcomes too.
+const NOT_AXES: &[&str] = &[
+    "run_id",
+    "n_test",
+    "n_val",
+    "n_params",
+    "seed",
+    "best_step",
+    "stopped_step",
+    "gap",
+    "diverged",
+    "seconds",
+];
 
 impl GroupKey {
-    /// Every key, in the order the automatic grouping uses (outermost first).
-    pub const ALL: [GroupKey; 7] = [
-        GroupKey::Dataset,
-        GroupKey::NTrain,
-        GroupKey::Hidden,
-        GroupKey::Eta,
-        GroupKey::L2,
-        GroupKey::Steps,
-        GroupKey::ConfigHash,
-    ];
+    /// Hidden-layer sizes: the rows of the default pivot.
+    pub const HIDDEN: GroupKey = GroupKey("hidden");
+    /// The learning rate: the columns of the default pivot.
+    pub const ETA: GroupKey = GroupKey("eta");
 
-    /// The CSV column name, also what `--by` accepts.
-    pub fn name(self) -> &'static str {
-        match self {
-            GroupKey::Dataset => "dataset",
-            GroupKey::NTrain => "n_train",
-            GroupKey::Hidden => "hidden",
-            GroupKey::Eta => "eta",
-            GroupKey::L2 => "l2",
-            GroupKey::Steps => "steps",
-            GroupKey::ConfigHash => "config_hash",
-        }
+    /// True when `column` of the results file is a setting of the run.
+    pub fn is_axis(column: &str) -> bool {
+        !NOT_AXES.contains(&column) && !column.ends_with("_acc") && !column.starts_with("final_")
     }
 
-    fn value(self, r: &RunRecord) -> KeyValue {
-        match self {
-            GroupKey::Dataset => KeyValue::Text(r.dataset.clone()),
-            GroupKey::NTrain => KeyValue::Int(r.n_train as u64),
-            GroupKey::Hidden => KeyValue::Hidden(HiddenSize::parse(&r.hidden)),
-            GroupKey::Eta => KeyValue::Float(OrdF64(r.eta)),
-            GroupKey::L2 => KeyValue::Float(OrdF64(r.l2)),
-            GroupKey::Steps => KeyValue::Int(r.steps as u64),
-            GroupKey::ConfigHash => KeyValue::Text(r.config_hash.clone()),
-        }
+    /// Every axis of the results file, in its column order (outermost first when grouping).
+    pub fn all() -> Vec<GroupKey> {
+        COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| GroupKey::is_axis(c))
+            .map(GroupKey)
+            .collect()
+    }
+
+    /// The CSV column name, also what `--by`, `--rows`, `--cols` and `--where` accept.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    fn index(self) -> usize {
+        COLUMNS
+            .iter()
+            .position(|c| *c == self.0)
+            .expect("a GroupKey is made from COLUMNS only")
+    }
+
+    /// The value of this axis in one run.
+    pub fn value(self, r: &RunRecord) -> KeyValue {
+        KeyValue::of(self, &fields(r)[self.index()])
+    }
+
+    fn value_in(self, fields: &[String]) -> KeyValue {
+        KeyValue::of(self, &fields[self.index()])
     }
 
     /// The grouping used when none is asked: hidden and eta always (the overfitting picture),
     /// plus every other axis that takes more than one value, so no table silently pools runs
     /// that were trained differently.
     pub fn varying(records: &[RunRecord]) -> Vec<GroupKey> {
-        GroupKey::ALL
+        let rows: Vec<Vec<String>> = records.iter().map(fields).collect();
+        GroupKey::all()
             .into_iter()
             .filter(|&k| {
-                matches!(k, GroupKey::Hidden | GroupKey::Eta) || {
-                    let mut values = records.iter().map(|r| k.value(r));
-                    match values.next() {
-                        Some(first) => values.any(|v| v != first),
-                        None => false,
-                    }
+                k == GroupKey::HIDDEN || k == GroupKey::ETA || {
+                    let i = k.index();
+                    rows.iter().any(|r| r[i] != rows[0][i])
                 }
             })
             .collect()
@@ -82,24 +98,60 @@ impl GroupKey {
             }
         }
         if keys.is_empty() {
-            return Err("empty list: name at least one of hidden, eta, l2, steps, n_train, dataset, config_hash".into());
+            return Err(format!("empty list: name at least one of {}", axis_names()));
         }
         Ok(keys)
     }
 }
 
+fn axis_names() -> String {
+    GroupKey::all()
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl std::str::FromStr for GroupKey {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        GroupKey::ALL
+        GroupKey::all()
             .into_iter()
             .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown grouping key {s:?}: use hidden, eta, l2, steps, n_train, dataset or config_hash"
-                )
-            })
+            .ok_or_else(|| format!("unknown axis {s:?}: use one of {}", axis_names()))
     }
+}
+
+/// A run's values as the results file writes them, in [`COLUMNS`] order: how axes and optional
+/// columns are read by name without this module naming every field of [`RunRecord`].
+pub(crate) fn fields(r: &RunRecord) -> Vec<String> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let row = w
+        .serialize(r)
+        .ok()
+        .and_then(|_| w.into_inner().ok())
+        .and_then(|bytes| {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(bytes.as_slice())
+                .records()
+                .next()
+                .and_then(Result::ok)
+        });
+    let mut out: Vec<String> = row
+        .map(|r| r.iter().map(String::from).collect())
+        .unwrap_or_default();
+    out.resize(COLUMNS.len(), String::new());
+    out
+}
+
+/// The value of an optional column (e.g. `val_acc`) in `fields`, when the results file has that
+/// column and the run a number in it.
+fn optional(fields: &[String], column: &str) -> Option<f64> {
+    let i = COLUMNS.iter().position(|c| *c == column)?;
+    fields[i].parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// An f64 with a total order, so that group keys can be sorted and compared.
@@ -181,8 +233,39 @@ impl Ord for HiddenSize {
 pub enum KeyValue {
     Hidden(HiddenSize),
     Float(OrdF64),
-    Int(u64),
     Text(String),
+}
+
+impl KeyValue {
+    /// Reads `text`, the column `key` of a results row: hidden sizes by their layers, numbers
+    /// as numbers (so 0.0005 sorts before 0.001, and 500 before 1000), anything else as text.
+    pub fn of(key: GroupKey, text: &str) -> KeyValue {
+        if key == GroupKey::HIDDEN {
+            return KeyValue::Hidden(HiddenSize::parse(text));
+        }
+        match text.trim().parse::<f64>() {
+            Ok(x) if !text.trim().is_empty() => KeyValue::Float(OrdF64(x)),
+            _ => KeyValue::Text(text.to_string()),
+        }
+    }
+
+    /// The number this value stands for on a chart's axis: a float, or a one-layer size.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            KeyValue::Float(x) => Some(x.0),
+            KeyValue::Hidden(h) => h.single().map(|n| n as f64),
+            KeyValue::Text(_) => None,
+        }
+    }
+
+    /// True when `text` (from a `--where` or `--group` filter) names this value: numbers
+    /// compare as numbers (`eta=0.010` matches 0.01), everything else as written.
+    pub fn matches(&self, text: &str) -> bool {
+        match (self, text.trim().parse::<f64>()) {
+            (KeyValue::Float(x), Ok(want)) => x.0 == want,
+            _ => self.to_string() == text.trim(),
+        }
+    }
 }
 
 impl std::fmt::Display for KeyValue {
@@ -191,7 +274,6 @@ impl std::fmt::Display for KeyValue {
             KeyValue::Hidden(h) => f.write_str(&h.label),
             // Rust's shortest round-trip form: 0.005, 0.0005, 1e-7.
             KeyValue::Float(x) => write!(f, "{}", x.0),
-            KeyValue::Int(n) => write!(f, "{n}"),
             KeyValue::Text(s) => f.write_str(s),
         }
     }
@@ -223,6 +305,8 @@ pub enum Metric {
     Gap,
     TestAcc,
     TrainAcc,
+    /// Validation accuracy of the kept model; only in sweeps with validation data.
+    ValAcc,
 }
 
 impl Metric {
@@ -231,6 +315,7 @@ impl Metric {
             Metric::Gap => "gap",
             Metric::TestAcc => "test_acc",
             Metric::TrainAcc => "train_acc",
+            Metric::ValAcc => "val_acc",
         }
     }
 
@@ -240,14 +325,27 @@ impl Metric {
             Metric::Gap => "gap = train − test (percentage points)",
             Metric::TestAcc => "test accuracy (%)",
             Metric::TrainAcc => "train accuracy (%)",
+            Metric::ValAcc => "validation accuracy (%)",
         }
     }
 
-    fn of(self, g: &Group) -> Stat {
+    /// A short column heading: `train acc (%)`, `gap (pp)`.
+    pub fn heading(self) -> &'static str {
         match self {
-            Metric::Gap => g.gap,
-            Metric::TestAcc => g.test_acc,
-            Metric::TrainAcc => g.train_acc,
+            Metric::Gap => "gap (pp)",
+            Metric::TestAcc => "test acc (%)",
+            Metric::TrainAcc => "train acc (%)",
+            Metric::ValAcc => "val acc (%)",
+        }
+    }
+
+    /// The metric of a group; `None` for validation accuracy in a group without any.
+    pub fn of(self, g: &Group) -> Option<Stat> {
+        match self {
+            Metric::Gap => Some(g.gap),
+            Metric::TestAcc => Some(g.test_acc),
+            Metric::TrainAcc => Some(g.train_acc),
+            Metric::ValAcc => g.val_acc,
         }
     }
 }
@@ -259,8 +357,9 @@ impl std::str::FromStr for Metric {
             "gap" => Ok(Metric::Gap),
             "test_acc" => Ok(Metric::TestAcc),
             "train_acc" => Ok(Metric::TrainAcc),
+            "val_acc" => Ok(Metric::ValAcc),
             _ => Err(format!(
-                "unknown metric {s:?}: use gap, test_acc or train_acc"
+                "unknown metric {s:?}: use gap, test_acc, train_acc or val_acc"
             )),
         }
     }
@@ -276,6 +375,9 @@ pub struct Group {
     /// reached before diverging (what the results file holds); the count says how many.
     pub diverged: usize,
     pub train_acc: Stat,
+    /// Validation accuracy of the kept model, over the runs that have one; `None` when the
+    /// results file has no `val_acc` column or the sweep no validation data.
+    pub val_acc: Option<Stat>,
     pub test_acc: Stat,
     pub gap: Stat,
 }
@@ -285,13 +387,15 @@ pub struct Group {
 pub struct Summary {
     pub keys: Vec<GroupKey>,
     pub groups: Vec<Group>,
+    /// The axes of the pivot tables: rows and columns (hidden × eta unless asked otherwise).
+    pub pivot_axes: (GroupKey, GroupKey),
 }
 
 /// Groups runs by `by` (or by [`GroupKey::varying`] when `by` is empty) and takes mean ± sample
-/// sd of best train accuracy, its model's test accuracy and their gap.
+/// sd of best train accuracy, its model's validation and test accuracy and the gap.
 ///
 /// Each (run_id, config_hash) counts once, the first row kept, so a file that holds a run twice
-/// cannot weigh it double; [`load`] says when such rows disagree.
+/// cannot weigh it double; [`load`](super::load) says when such rows disagree.
 pub fn summarize(records: &[RunRecord], by: &[GroupKey]) -> Summary {
     let keys = if by.is_empty() {
         GroupKey::varying(records)
@@ -299,60 +403,99 @@ pub fn summarize(records: &[RunRecord], by: &[GroupKey]) -> Summary {
         by.to_vec()
     };
     let mut seen = std::collections::HashSet::new();
-    let mut grouped: BTreeMap<Vec<KeyValue>, Vec<&RunRecord>> = BTreeMap::new();
+    let mut grouped: BTreeMap<Vec<KeyValue>, Vec<(&RunRecord, Option<f64>)>> = BTreeMap::new();
     for r in records {
         if seen.insert((r.run_id.as_str(), r.config_hash.as_str())) {
-            let key = keys.iter().map(|k| k.value(r)).collect();
-            grouped.entry(key).or_default().push(r);
+            let fields = fields(r);
+            let key = keys.iter().map(|k| k.value_in(&fields)).collect();
+            let val = optional(&fields, "val_acc");
+            grouped.entry(key).or_default().push((r, val));
         }
     }
     let groups = grouped
         .into_iter()
         .map(|(key, rs)| {
-            let stat =
-                |f: fn(&RunRecord) -> f64| Stat::of(&rs.iter().map(|r| f(r)).collect::<Vec<_>>());
+            let stat = |f: fn(&RunRecord) -> f64| {
+                Stat::of(&rs.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            };
+            let vals: Vec<f64> = rs.iter().filter_map(|(_, v)| *v).collect();
             Group {
                 key,
                 runs: rs.len(),
-                diverged: rs.iter().filter(|r| r.diverged).count(),
+                diverged: rs.iter().filter(|(r, _)| r.diverged).count(),
                 train_acc: stat(|r| r.train_acc),
+                val_acc: (!vals.is_empty()).then(|| Stat::of(&vals)),
                 test_acc: stat(|r| r.test_acc),
                 gap: stat(|r| r.gap),
             }
         })
         .collect();
-    Summary { keys, groups }
+    Summary {
+        keys,
+        groups,
+        pivot_axes: (GroupKey::HIDDEN, GroupKey::ETA),
+    }
 }
 
-/// One metric laid out with hidden sizes as rows and etas as columns, for one combination of the
-/// other grouping keys (one pivot per l2 value, say, so that no cell pools different recipes).
+/// One metric laid out with one axis as rows and another as columns (hidden sizes × etas by
+/// default), for one combination of the other grouping keys (one pivot per l2 value, say, so
+/// that no cell pools different recipes).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pivot {
     pub metric: Metric,
-    /// The other keys and the value they hold in this pivot; empty when only hidden and eta vary.
+    /// The axes of the rows and of the columns.
+    pub axes: (GroupKey, GroupKey),
+    /// The other keys and the value they hold in this pivot; empty when only the two axes vary.
     pub fixed: Vec<(GroupKey, KeyValue)>,
-    pub hidden: Vec<HiddenSize>,
-    pub etas: Vec<f64>,
-    /// `cells[row][col]`: the metric for (hidden[row], etas[col]); `None` where no run was made.
+    pub rows: Vec<KeyValue>,
+    pub cols: Vec<KeyValue>,
+    /// `cells[row][col]`: the metric for (rows[row], cols[col]); `None` where no run was made.
     pub cells: Vec<Vec<Option<Stat>>>,
 }
 
 impl Summary {
-    /// The pivots of `metric`, or none when the summary is not grouped by both hidden and eta.
+    /// The summary with its pivots on `rows` × `cols`; the caller groups by both (see
+    /// [`Summary::pivots`]).
+    pub fn with_pivot(mut self, rows: GroupKey, cols: GroupKey) -> Summary {
+        self.pivot_axes = (rows, cols);
+        self
+    }
+
+    /// The outcome columns of the long table, in order: train, validation when the sweep has
+    /// it, test, gap. Every exporter shows these, decided here once.
+    pub fn metrics(&self) -> Vec<Metric> {
+        let mut m = vec![Metric::TrainAcc];
+        if self.has_validation() {
+            m.push(Metric::ValAcc);
+        }
+        m.extend([Metric::TestAcc, Metric::Gap]);
+        m
+    }
+
+    /// True when some group has a validation accuracy: the tables then show it.
+    pub fn has_validation(&self) -> bool {
+        self.groups.iter().any(|g| g.val_acc.is_some())
+    }
+
+    /// The pivots of `metric`, or none when the summary is not grouped by both pivot axes.
     pub fn pivots(&self, metric: Metric) -> Vec<Pivot> {
-        let (Some(hi), Some(ei)) = (
-            self.keys.iter().position(|&k| k == GroupKey::Hidden),
-            self.keys.iter().position(|&k| k == GroupKey::Eta),
+        let (rk, ck) = self.pivot_axes;
+        let (Some(ri), Some(ci)) = (
+            self.keys.iter().position(|&k| k == rk),
+            self.keys.iter().position(|&k| k == ck),
         ) else {
             return Vec::new();
         };
+        if ri == ci {
+            return Vec::new();
+        }
         let mut by_rest: BTreeMap<Vec<KeyValue>, Vec<&Group>> = BTreeMap::new();
         for g in &self.groups {
             let rest = g
                 .key
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| *i != hi && *i != ei)
+                .filter(|(i, _)| *i != ri && *i != ci)
                 .map(|(_, v)| v.clone())
                 .collect();
             by_rest.entry(rest).or_default().push(g);
@@ -361,39 +504,30 @@ impl Summary {
             .keys
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != hi && *i != ei)
+            .filter(|(i, _)| *i != ri && *i != ci)
             .map(|(_, &k)| k)
             .collect();
         by_rest
             .into_iter()
             .map(|(rest, groups)| {
-                let hidden_of = |g: &Group| match &g.key[hi] {
-                    KeyValue::Hidden(h) => h.clone(),
-                    other => unreachable!("hidden key holds {other:?}"),
-                };
-                let eta_of = |g: &Group| match &g.key[ei] {
-                    KeyValue::Float(x) => *x,
-                    other => unreachable!("eta key holds {other:?}"),
-                };
-                let mut hidden: Vec<HiddenSize> = groups.iter().map(|g| hidden_of(g)).collect();
-                hidden.sort();
-                hidden.dedup();
-                let mut etas: Vec<OrdF64> = groups.iter().map(|g| eta_of(g)).collect();
-                etas.sort();
-                etas.dedup();
-                let mut cells = vec![vec![None; etas.len()]; hidden.len()];
+                let mut rows: Vec<KeyValue> = groups.iter().map(|g| g.key[ri].clone()).collect();
+                rows.sort();
+                rows.dedup();
+                let mut cols: Vec<KeyValue> = groups.iter().map(|g| g.key[ci].clone()).collect();
+                cols.sort();
+                cols.dedup();
+                let mut cells = vec![vec![None; cols.len()]; rows.len()];
                 for g in groups {
-                    let row = hidden
-                        .binary_search(&hidden_of(g))
-                        .expect("collected above");
-                    let col = etas.binary_search(&eta_of(g)).expect("collected above");
-                    cells[row][col] = Some(metric.of(g));
+                    let row = rows.binary_search(&g.key[ri]).expect("collected above");
+                    let col = cols.binary_search(&g.key[ci]).expect("collected above");
+                    cells[row][col] = metric.of(g);
                 }
                 Pivot {
                     metric,
+                    axes: (rk, ck),
                     fixed: rest_keys.iter().copied().zip(rest).collect(),
-                    hidden,
-                    etas: etas.into_iter().map(|e| e.0).collect(),
+                    rows,
+                    cols,
                     cells,
                 }
             })
@@ -405,6 +539,61 @@ impl Summary {
         self.groups
             .iter()
             .fold((0, 0), |(r, d), g| (r + g.runs, d + g.diverged))
+    }
+}
+
+/// The records whose axes match `filter` (`key=value` pairs, e.g. `n_train=500,l2=0`): one
+/// slice of a sweep that varies more axes than a table or chart shows. `flag` names the option
+/// in messages (`--where`, `--group`).
+pub fn filter(records: &[RunRecord], filter: &str, flag: &str) -> Result<Vec<RunRecord>, String> {
+    let conds = parse_filter(filter, flag)?;
+    let selected: Vec<RunRecord> = records
+        .iter()
+        .filter(|r| {
+            let fields = fields(r);
+            conds.iter().all(|(k, v)| k.value_in(&fields).matches(v))
+        })
+        .cloned()
+        .collect();
+    if selected.is_empty() {
+        return Err(format!("no run in the results matches {flag} {filter}"));
+    }
+    Ok(selected)
+}
+
+/// `key=value,...` as (axis, value) pairs; the one reading of a filter, so titles and
+/// selection agree.
+pub fn parse_filter(filter: &str, flag: &str) -> Result<Vec<(GroupKey, String)>, String> {
+    let mut conds = Vec::new();
+    for part in filter.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| {
+            format!("{flag} {filter:?}: write key=value pairs, e.g. hidden=10,eta=0.005")
+        })?;
+        let key: GroupKey = k.trim().parse().map_err(|e| format!("{flag}: {e}"))?;
+        conds.push((key, v.trim().to_string()));
+    }
+    if conds.is_empty() {
+        return Err(format!(
+            "{flag} is empty: write key=value pairs, e.g. n_train=500"
+        ));
+    }
+    Ok(conds)
+}
+
+/// A filter as a title says it: `hidden = 50, η = 0.02, n_train = 40`.
+pub fn describe_filter(conds: &[(GroupKey, String)]) -> String {
+    conds
+        .iter()
+        .map(|(k, v)| format!("{} = {v}", axis_title(*k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How an axis is named in titles and legends: η for eta, λ (l2) for l2, else the column.
+pub fn axis_title(k: GroupKey) -> &'static str {
+    match k.name() {
+        "eta" => "η",
+        other => other,
     }
 }
 
@@ -439,12 +628,75 @@ mod tests {
         let b = rec("b", "10", 0.1, 2, 0.9, 0.8);
         assert_eq!(
             GroupKey::varying(&[a.clone(), b.clone()]),
-            [GroupKey::Hidden, GroupKey::Eta]
+            [GroupKey::HIDDEN, GroupKey::ETA]
         );
         a.l2 = 0.01;
         assert_eq!(
             GroupKey::varying(&[a, b]),
-            [GroupKey::Hidden, GroupKey::Eta, GroupKey::L2]
+            [GroupKey::HIDDEN, GroupKey::ETA, "l2".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn axes_are_settings_and_outcomes_are_not() {
+        // Today's axes, and those the engine is adding, group with no change here.
+        for axis in [
+            "hidden", "eta", "l2", "n_train", "steps", "dropout", "select", "augment",
+        ] {
+            assert!(GroupKey::is_axis(axis), "{axis}");
+        }
+        for outcome in [
+            "run_id",
+            "seed",
+            "train_acc",
+            "val_acc",
+            "final_val_acc",
+            "stopped_step",
+            "gap",
+            "seconds",
+            "n_test",
+        ] {
+            assert!(!GroupKey::is_axis(outcome), "{outcome}");
+        }
+        let names: Vec<&str> = GroupKey::all().iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "dataset",
+                "n_train",
+                "hidden",
+                "eta",
+                "l2",
+                "steps",
+                "config_hash"
+            ]
+        );
+    }
+
+    #[test]
+    fn filters_compare_numbers_as_numbers_and_name_bad_axes() {
+        let rs = [
+            rec("a", "10", 0.01, 1, 0.9, 0.8),
+            rec("b", "2", 0.01, 1, 0.6, 0.6),
+        ];
+        assert_eq!(
+            filter(&rs, "eta=0.010, hidden=10", "--where")
+                .unwrap()
+                .len(),
+            1
+        );
+        let err = filter(&rs, "colour=red", "--where").unwrap_err();
+        assert!(
+            err.contains("unknown axis") && err.contains("hidden"),
+            "{err}"
+        );
+        assert!(filter(&rs, "hidden=3", "--where")
+            .unwrap_err()
+            .contains("no run"));
+        let conds = parse_filter("hidden=50,eta=0.02,l2=0,n_train=40", "--group").unwrap();
+        assert_eq!(
+            describe_filter(&conds),
+            "hidden = 50, η = 0.02, l2 = 0, n_train = 40"
         );
     }
 
@@ -467,8 +719,9 @@ mod tests {
             rec("c", "2", 0.05, 1, 0.7, 0.5),
         ];
         let p = &summarize(&rs, &[]).pivots(Metric::Gap)[0];
-        assert_eq!(p.etas, [0.05, 0.5]);
-        assert_eq!(p.hidden[0].label, "2");
+        let cols: Vec<String> = p.cols.iter().map(|c| c.to_string()).collect();
+        assert_eq!(cols, ["0.05", "0.5"]);
+        assert_eq!(p.rows[0].to_string(), "2");
         assert!((p.cells[0][0].unwrap().mean - 0.2).abs() < 1e-12);
         assert_eq!(p.cells[1][0], None);
     }

@@ -6,6 +6,7 @@
 
 mod aggregate;
 pub mod export;
+mod shards;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,9 +14,13 @@ use std::path::{Path, PathBuf};
 use crate::results::{read_records, ReadError, RunRecord, COLUMNS};
 
 pub use aggregate::{
-    summarize, Group, GroupKey, HiddenSize, KeyValue, Metric, OrdF64, Pivot, Stat, Summary,
+    axis_title, describe_filter, filter, parse_filter, summarize, Group, GroupKey, HiddenSize,
+    KeyValue, Metric, OrdF64, Pivot, Stat, Summary,
 };
-pub use export::{render, to_csv, to_latex, to_markdown, Exporter, Format, Tables};
+pub use export::{
+    render, rounded, sweep_page, to_csv, to_latex, to_markdown, Exporter, Format, Page, Tables,
+};
+pub use shards::{merge_shards, Merged};
 
 /// Why results files could not be turned into a report. Every variant is the user's input
 /// (exit code 2 in the CLI).
@@ -38,6 +43,8 @@ pub enum ReportError {
          or pass --force to pool them anyway."
     )]
     MixedConfigs { listing: String },
+    #[error("will not write {path}: {why}")]
+    Target { path: PathBuf, why: String },
 }
 
 /// Records from one or several results files, each run once, with what was noticed on the way.
@@ -186,9 +193,18 @@ fn differing_fields(a: &RunRecord, b: &RunRecord) -> Vec<&'static str> {
     d
 }
 
-/// Writes `summary.md`, `summary.csv` (long table) and `summary.tex` into the sweep's folder
-/// (see [`crate::layout`]), grouped automatically, pivot on the gap: what `nnsweep run` leaves at the end of a sweep.
+/// Writes `summary.md`, `summary.csv` (long table), `summary.tex` and the page `summary.html`
+/// into the sweep's folder (see [`crate::layout`]), grouped automatically, pivot on the gap:
+/// what `nnsweep run` and `nnsweep merge` leave at the end of a sweep.
 pub fn write_summaries(results_csv: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    write_summaries_with(results_csv, None)
+}
+
+/// [`write_summaries`], with the sweep file's text shown on the page when known.
+pub fn write_summaries_with(
+    results_csv: &Path,
+    sweep_text: Option<String>,
+) -> Result<Vec<PathBuf>, ReportError> {
     let loaded = load(&[results_csv.to_path_buf()], false)?;
     let summary = summarize(&loaded.records, &[]);
     let files = crate::layout::SweepFiles::of_results(results_csv);
@@ -204,6 +220,7 @@ pub fn write_summaries(results_csv: &Path) -> Result<Vec<PathBuf>, ReportError> 
             to_csv(&summary, Metric::Gap, Tables::Long).expect("long table is one table"),
         ),
         ("tex", to_latex(&summary, Metric::Gap, Tables::Both)),
+        ("html", sweep_page(&loaded.records, results_csv, sweep_text)),
     ] {
         let path = files.summary(ext);
         std::fs::write(&path, text).map_err(|error| ReportError::Write {

@@ -34,6 +34,15 @@ fn tex_escape(s: &str) -> String {
     out
 }
 
+/// An axis as a column heading: η for eta, λ for l2, else its escaped name.
+fn tex_axis(k: GroupKey) -> String {
+    match k.name() {
+        "eta" => "$\\eta$".to_string(),
+        "l2" => "$\\lambda$".to_string(),
+        other => tex_escape(other),
+    }
+}
+
 fn tex_key(v: &KeyValue) -> String {
     match v {
         // "30x30" reads as 30×30 on a slide.
@@ -54,36 +63,26 @@ pub fn to_latex(summary: &Summary, metric: Metric, tables: Tables) -> String {
     let _ = writeln!(out, "% {}", NOTE.replace('±', "+-").replace('−', "-"));
     if tables != Tables::Pivot {
         let n_keys = summary.keys.len();
-        let _ = writeln!(out, "\\begin{{tabular}}{{{}rrccc}}", "r".repeat(n_keys));
-        out.push_str("\\toprule\n");
-        let mut header: Vec<String> = summary
-            .keys
-            .iter()
-            .map(|k| match k {
-                GroupKey::Eta => "$\\eta$".to_string(),
-                GroupKey::L2 => "$\\lambda$".to_string(),
-                other => tex_escape(other.name()),
-            })
-            .collect();
-        header.extend(
-            [
-                "runs",
-                "div.",
-                "train acc (\\%)",
-                "test acc (\\%)",
-                "gap (pp)",
-            ]
-            .map(String::from),
+        let metrics = summary.metrics();
+        let _ = writeln!(
+            out,
+            "\\begin{{tabular}}{{{}rr{}}}",
+            "r".repeat(n_keys),
+            "c".repeat(metrics.len())
         );
+        out.push_str("\\toprule\n");
+        let mut header: Vec<String> = summary.keys.iter().map(|&k| tex_axis(k)).collect();
+        header.extend(["runs", "div."].map(String::from));
+        header.extend(metrics.iter().map(|m| tex_escape(m.heading())));
         let _ = writeln!(out, "{} \\\\", header.join(" & "));
         out.push_str("\\midrule\n");
         for g in &summary.groups {
             let mut row: Vec<String> = g.key.iter().map(tex_key).collect();
             row.push(g.runs.to_string());
             row.push(g.diverged.to_string());
-            row.push(pm_latex(g.train_acc));
-            row.push(pm_latex(g.test_acc));
-            row.push(pm_latex(g.gap));
+            for m in &metrics {
+                row.push(m.of(g).map_or("--".to_string(), pm_latex));
+            }
             let _ = writeln!(out, "{} \\\\", row.join(" & "));
         }
         out.push_str("\\bottomrule\n\\end{tabular}\n");
@@ -93,36 +92,34 @@ pub fn to_latex(summary: &Summary, metric: Metric, tables: Tables) -> String {
             let fixed = fixed_caption(&p);
             let _ = writeln!(
                 out,
-                "\n% {}: hidden (rows) x eta (columns){}",
+                "\n% {}: {} (rows) x {} (columns){}",
                 metric.title().replace('−', "-"),
+                p.axes.0.name(),
+                p.axes.1.name(),
                 if fixed.is_empty() {
                     String::new()
                 } else {
                     format!(", {fixed}")
                 }
             );
-            let _ = writeln!(out, "\\begin{{tabular}}{{r{}}}", "c".repeat(p.etas.len()));
+            let n = p.cols.len();
+            let _ = writeln!(out, "\\begin{{tabular}}{{r{}}}", "c".repeat(n));
             out.push_str("\\toprule\n");
             let _ = writeln!(
                 out,
-                " & \\multicolumn{{{}}}{{c}}{{$\\eta$}} \\\\",
-                p.etas.len()
+                " & \\multicolumn{{{n}}}{{c}}{{{}}} \\\\",
+                tex_axis(p.axes.1)
             );
-            let _ = writeln!(out, "\\cmidrule(lr){{2-{}}}", p.etas.len() + 1);
-            let etas: Vec<String> = p.etas.iter().map(|e| format!("{e}")).collect();
-            let _ = writeln!(out, "hidden & {} \\\\", etas.join(" & "));
+            let _ = writeln!(out, "\\cmidrule(lr){{2-{}}}", n + 1);
+            let cols: Vec<String> = p.cols.iter().map(tex_key).collect();
+            let _ = writeln!(out, "{} & {} \\\\", tex_axis(p.axes.0), cols.join(" & "));
             out.push_str("\\midrule\n");
-            for (h, row) in p.hidden.iter().zip(&p.cells) {
+            for (h, row) in p.rows.iter().zip(&p.cells) {
                 let cells: Vec<String> = row
                     .iter()
                     .map(|c| c.map_or("--".to_string(), pm_latex))
                     .collect();
-                let _ = writeln!(
-                    out,
-                    "{} & {} \\\\",
-                    tex_key(&KeyValue::Hidden(h.clone())),
-                    cells.join(" & ")
-                );
+                let _ = writeln!(out, "{} & {} \\\\", tex_key(h), cells.join(" & "));
             }
             out.push_str("\\bottomrule\n\\end{tabular}\n");
         }

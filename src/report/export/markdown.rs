@@ -27,25 +27,17 @@ pub fn to_markdown(summary: &Summary, metric: Metric, tables: Tables) -> String 
     );
     if tables != Tables::Pivot {
         let mut header: Vec<String> = summary.keys.iter().map(|k| k.name().to_string()).collect();
-        header.extend(
-            [
-                "runs",
-                "diverged",
-                "train acc (%)",
-                "test acc (%)",
-                "gap (pp)",
-            ]
-            .map(String::from),
-        );
+        header.extend(["runs", "diverged"].map(String::from));
+        header.extend(summary.metrics().iter().map(|m| m.heading().to_string()));
         let _ = writeln!(out, "| {} |", header.join(" | "));
         let _ = writeln!(out, "|{}", "---:|".repeat(header.len()));
         for g in &summary.groups {
             let mut row: Vec<String> = g.key.iter().map(|v| md_escape(&v.to_string())).collect();
             row.push(g.runs.to_string());
             row.push(g.diverged.to_string());
-            row.push(pm_text(g.train_acc));
-            row.push(pm_text(g.test_acc));
-            row.push(pm_text(g.gap));
+            for m in summary.metrics() {
+                row.push(m.of(g).map_or("–".to_string(), pm_text));
+            }
             let _ = writeln!(out, "| {} |", row.join(" | "));
         }
         out.push('\n');
@@ -53,23 +45,26 @@ pub fn to_markdown(summary: &Summary, metric: Metric, tables: Tables) -> String 
     if tables != Tables::Long {
         for p in summary.pivots(metric) {
             let fixed = fixed_caption(&p);
+            let (rk, ck) = p.axes;
             let _ = write!(
                 out,
-                "{}: hidden (rows) × eta (columns)",
-                capitalize(metric.title())
+                "{}: {} (rows) × {} (columns)",
+                capitalize(metric.title()),
+                rk.name(),
+                ck.name()
             );
             if !fixed.is_empty() {
                 let _ = write!(out, ", {fixed}");
             }
             out.push_str("\n\n");
-            let _ = write!(out, "| hidden \\ eta |");
-            for e in &p.etas {
-                let _ = write!(out, " {e} |");
+            let _ = write!(out, "| {} \\ {} |", rk.name(), ck.name());
+            for e in &p.cols {
+                let _ = write!(out, " {} |", md_escape(&e.to_string()));
             }
             out.push('\n');
-            let _ = writeln!(out, "|---:|{}", "---:|".repeat(p.etas.len()));
-            for (h, row) in p.hidden.iter().zip(&p.cells) {
-                let _ = write!(out, "| {} |", md_escape(&h.label));
+            let _ = writeln!(out, "|---:|{}", "---:|".repeat(p.cols.len()));
+            for (h, row) in p.rows.iter().zip(&p.cells) {
+                let _ = write!(out, "| {} |", md_escape(&h.to_string()));
                 for c in row {
                     let _ = write!(out, " {} |", c.map_or("–".to_string(), pm_text));
                 }

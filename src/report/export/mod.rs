@@ -2,12 +2,14 @@
 //! table, how a mean ± sd is printed) lives here.
 
 mod csv;
+mod html;
 mod latex;
 mod markdown;
 
 use crate::report::{Metric, Pivot, Stat, Summary};
 
-pub use self::csv::{to_csv, Csv};
+pub use self::csv::{rounded, to_csv, Csv};
+pub use html::{sweep_page, Html, Page};
 pub use latex::{to_latex, Latex};
 pub use markdown::{to_markdown, Markdown};
 
@@ -35,6 +37,7 @@ pub enum Format {
     Markdown,
     Csv,
     Latex,
+    Html,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
             Format::Markdown => Box::new(Markdown),
             Format::Csv => Box::new(Csv),
             Format::Latex => Box::new(Latex),
+            Format::Html => Box::new(Html),
         }
     }
 }
@@ -55,7 +59,8 @@ impl std::str::FromStr for Format {
             "md" | "markdown" => Ok(Format::Markdown),
             "csv" => Ok(Format::Csv),
             "latex" | "tex" => Ok(Format::Latex),
-            _ => Err(format!("unknown format {s:?}: use md, csv or latex")),
+            "html" => Ok(Format::Html),
+            _ => Err(format!("unknown format {s:?}: use md, csv, latex or html")),
         }
     }
 }
