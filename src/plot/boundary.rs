@@ -70,18 +70,25 @@ pub fn boundary_chart(
         .map(|c| (Glyph::Dot(colour(c)), format!("class {c}")))
         .collect();
     entries.extend((0..n_classes).map(|c| (Glyph::Patch(region(c)), format!("predicted {c}"))));
-    let legend_title = format!("training points, {acc:.1} % right");
+    // The accuracies go in the legend's title, so the chart's title stays short enough to be
+    // read at full size from the back of a room.
+    let legend_title = match record {
+        Some(r) => format!(
+            "train {:.1} %, test {:.1} %",
+            100.0 * r.train_acc,
+            100.0 * r.test_acc
+        ),
+        None => format!("training points, {acc:.1} % right"),
+    };
     let legend_w = legend_width(&entries, &legend_title, fonts);
     // A square data area keeps circles round. plotters stacks, from the outside in: the margin,
     // the caption (its height is size/1.24 plus 10 pixels of padding), the label areas.
     let caption = opts.titled(match record {
         Some(r) => format!(
-            "Decision boundary: hidden {}, η = {}, seed {} (train {:.1} %, test {:.1} %)",
+            "Hidden {}, η = {}, seed {}",
             r.hidden.replace('x', "×"),
             r.eta,
-            r.seed,
-            100.0 * r.train_acc,
-            100.0 * r.test_acc
+            r.seed
         ),
         None => format!("Decision boundary of run {}", model.run_id),
     });

@@ -5,6 +5,7 @@
 //! pandas and spreadsheets) and are shown in percent in Markdown and LaTeX (for people).
 
 mod aggregate;
+mod axes;
 pub mod export;
 mod shards;
 
@@ -13,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use crate::results::{read_records, ReadError, RunRecord, COLUMNS};
 
-pub use aggregate::{
-    axis_title, describe_filter, filter, parse_filter, summarize, Group, GroupKey, HiddenSize,
-    KeyValue, Metric, OrdF64, Pivot, Stat, Summary,
+pub use aggregate::{summarize, Group, Metric, Pivot, Stat, Summary};
+pub use axes::{
+    axis_title, describe_filter, filter, parse_filter, GroupKey, HiddenSize, KeyValue, OrdF64,
 };
 pub use export::{
     render, rounded, sweep_page, to_csv, to_latex, to_markdown, Exporter, Format, Page, Tables,

@@ -5,13 +5,15 @@ mod csv;
 mod html;
 mod latex;
 mod markdown;
+mod page;
 
 use crate::report::{Metric, Pivot, Stat, Summary};
 
 pub use self::csv::{rounded, to_csv, Csv};
-pub use html::{sweep_page, Html, Page};
+pub use html::Html;
 pub use latex::{to_latex, Latex};
 pub use markdown::{to_markdown, Markdown};
+pub use page::{sweep_page, Page};
 
 /// One output format of a report. Every exporter gets the same aggregated [`Summary`], so the
 /// formats can differ in how they show a number but never in which number they show.
