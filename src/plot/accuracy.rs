@@ -96,6 +96,9 @@ pub fn accuracy_chart(
     let dodge = |k: usize| (k as f64 - (n_series as f64 - 1.0) / 2.0) * span * 0.008;
     let x_desc = match (x.name(), axis.log) {
         ("hidden", true) => "hidden units (log scale)".to_string(),
+        ("hidden", false) if first.rows.iter().all(|h| h.number().is_some()) => {
+            "hidden units".to_string()
+        }
         ("hidden", false) => "hidden layer sizes".to_string(),
         (_, true) => format!("{} (log scale)", axis_title(x)),
         (_, false) => axis_title(x).to_string(),

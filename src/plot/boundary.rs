@@ -67,7 +67,7 @@ pub fn boundary_chart(
     let region = |c: usize| colour(c).mix(0.28);
 
     let mut entries: Vec<(Glyph, String)> = (0..n_classes)
-        .map(|c| (Glyph::Dot(colour(c)), format!("class {c}")))
+        .map(|c| (Glyph::Dot(colour(c)), format!("class {c}, training")))
         .collect();
     entries.extend((0..n_classes).map(|c| (Glyph::Patch(region(c)), format!("predicted {c}"))));
     // The accuracies go in the legend's title, so the chart's title stays short enough to be

@@ -216,6 +216,13 @@ fn colour_bar<DB: DrawingBackend>(
         ))
         .map_err(err)?;
     }
+    // The unit, above the bar's top tick.
+    area.draw(&Text::new(
+        "pp".to_string(),
+        (x0, y0 - (fonts.tick * 1.4) as i32),
+        (FONT, fonts.tick).into_font().color(&BLACK),
+    ))
+    .map_err(err)?;
     let _ = w;
     Ok(())
 }
