@@ -315,7 +315,8 @@ fn child_sweep(threads: usize, steps: usize) {
     let data = mnist_small();
     let runs = sweep_runs(steps);
     let t = Instant::now();
-    let tally = runner::run_all(&runs, &data, threads, 0, &Control::default(), |_| {});
+    let tally = runner::run_all(&runs, &data, threads, 0, &Control::default(), |_| {})
+        .expect("creating the worker threads");
     let seconds = t.elapsed().as_secs_f64();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss_kb = status

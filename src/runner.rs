@@ -42,6 +42,7 @@ pub struct Tally {
 }
 
 /// Trains `runs` on `threads` worker threads, calling `on_finished` for each in this thread.
+/// Fails (before any run starts) when the worker threads cannot be created.
 pub fn run_all<'a>(
     runs: &'a [RunSpec],
     data: &Dataset,
@@ -49,7 +50,7 @@ pub fn run_all<'a>(
     log_every: usize,
     control: &Control,
     mut on_finished: impl FnMut(Finished<'a>),
-) -> Tally {
+) -> Result<Tally, rayon::ThreadPoolBuildError> {
     // With fewer runs than threads, the threads without a run of their own help the others
     // with their Gram products (see nn's packed kernel).
     let pool_threads = threads.max(1);
@@ -57,8 +58,7 @@ pub fn run_all<'a>(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(pool_threads)
         .thread_name(|i| format!("nnsweep-worker-{i}"))
-        .build()
-        .expect("creating worker threads");
+        .build()?;
     let next = AtomicUsize::new(0);
     let order = longest_first(runs, data);
     let shared = nn::SharedInputs::new();
@@ -117,7 +117,7 @@ pub fn run_all<'a>(
         }
     });
     tally.not_started = runs.len() - tally.finished - tally.abandoned;
-    tally
+    Ok(tally)
 }
 
 /// Positions in `runs`, the most FLOPs first; a stable sort keeps plan order among equals.
@@ -211,7 +211,8 @@ mod tests {
         let mut seen = Vec::new();
         let tally = run_all(&runs, &data, 2, 0, &Control::default(), |f| {
             seen.push(f.spec.index)
-        });
+        })
+        .unwrap();
         assert_eq!(tally.finished, 4);
         seen.sort_unstable();
         assert_eq!(seen, vec![0, 1, 2, 3]);
@@ -248,7 +249,8 @@ mod tests {
             let mut out = vec![None, None];
             run_all(&runs, &data, threads, 10, &Control::default(), |f| {
                 out[f.spec.index] = Some(f.outcome.unwrap());
-            });
+            })
+            .unwrap();
             out
         };
         let alone = outcomes(1);

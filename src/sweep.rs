@@ -6,6 +6,8 @@
 //! [`SweepFiles`] only.
 
 use std::collections::HashSet;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -57,6 +59,21 @@ pub enum SweepError {
         to: PathBuf,
         source: std::io::Error,
     },
+    /// The results path, or the sweep's folder, is something else (a device, a folder, a file).
+    #[error("{path} is not {what}; nnsweep writes only its own files: choose another --out")]
+    NotOurs { path: PathBuf, what: &'static str },
+    /// Another process writes this results file.
+    #[error(
+        "{path} is being written by another nnsweep ({holder}); two runs of one sweep would \
+         train every run twice. Wait for it to end, or write elsewhere with --out"
+    )]
+    Locked { path: PathBuf, holder: String },
+    /// The lock cannot be taken or checked.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A file of the sweep cannot be opened or written.
     #[error("cannot write to {path}: {source}")]
     Write {
@@ -67,6 +84,8 @@ pub enum SweepError {
 
 /// An open sweep: its files, the runs already done, and the writers of the runs to come.
 pub struct Session {
+    /// Held for as long as the session lives: one writer per results file.
+    _lock: Lock,
     files: SweepFiles,
     hash: String,
     done: HashSet<String>,
@@ -80,6 +99,23 @@ impl Session {
     /// Opens the sweep whose rows go to `files.results()`, for a config of hash `hash`.
     pub fn open(files: SweepFiles, hash: &str, options: &Options) -> Result<Session, SweepError> {
         let mut notes = Vec::new();
+        // A device, a pipe or a folder is not a results file (reading /dev/zero never ends).
+        for path in [files.results().to_path_buf(), files.dir().to_path_buf()] {
+            let want_dir = path == files.dir();
+            if let Ok(meta) = std::fs::metadata(&path) {
+                if (want_dir && !meta.is_dir()) || (!want_dir && !meta.is_file()) {
+                    return Err(SweepError::NotOurs {
+                        path,
+                        what: if want_dir {
+                            "a folder (the sweep's own, beside its results file)"
+                        } else {
+                            "a regular file"
+                        },
+                    });
+                }
+            }
+        }
+        let mut lock = Lock::take(&files)?;
         if options.fresh {
             for path in [files.results(), files.dir()] {
                 if let Some(moved) = move_aside(path)? {
@@ -90,13 +126,38 @@ impl Session {
                     ));
                 }
             }
+            // The lock was on the file now moved aside: take it on the new one.
+            lock = Lock::take(&files)?;
         }
         let done = runs_already_done(files.results(), hash, options.force, &mut notes)?;
         let results = ResultsWriter::append(files.results())?;
+        if options.save_models {
+            let missing = done.iter().filter(|id| !files.model(id).exists()).count();
+            if missing > 0 {
+                notes.push(format!(
+                    "[output] save_models: {missing} of the {} runs already in {} have no saved \
+                     model (they were trained before save_models was set) and are not trained \
+                     again; to get their models, run again with --fresh (the old files are kept) \
+                     or give the sweep a new name",
+                    done.len(),
+                    files.results().display()
+                ));
+            }
+        }
         let curves_path = files.curves();
         let curves = match options.curves {
             false => None,
-            true => Some(CurvesWriter::append(&curves_path)?),
+            true => {
+                let (writer, stale) = CurvesWriter::append_keeping(&curves_path, &done)?;
+                if stale > 0 {
+                    notes.push(format!(
+                        "{}: dropped {stale} curve points of runs without a results row (they \
+                         are trained again)",
+                        curves_path.display()
+                    ));
+                }
+                Some(writer)
+            }
         };
         for (path, dropped) in [
             (files.results().to_path_buf(), results.dropped()),
@@ -113,6 +174,7 @@ impl Session {
             }
         }
         Ok(Session {
+            _lock: lock,
             files,
             hash: hash.to_string(),
             done,
@@ -219,7 +281,8 @@ fn runs_already_done(
 /// Renames `path` (when it exists) to `<path>.old-<UTC time>` and returns the new name. The
 /// time goes after the extension so that globs such as `results/x.shard-*.csv` skip old files.
 fn move_aside(path: &Path) -> Result<Option<PathBuf>, SweepError> {
-    if !path.exists() {
+    // An empty file holds nothing to keep (the lock creates the results file first).
+    if !path.exists() || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
         return Ok(None);
     }
     let stamp = utc_stamp(SystemTime::now());
@@ -265,13 +328,177 @@ impl crate::exit::ExitStatus for SweepError {
     fn exit_code(&self) -> u8 {
         use crate::exit::{write_code, BAD_INPUT, FAILURE};
         match self {
-            SweepError::OtherConfig { .. } => BAD_INPUT,
+            SweepError::OtherConfig { .. }
+            | SweepError::Locked { .. }
+            | SweepError::NotOurs { .. } => BAD_INPUT,
+            SweepError::Lock { source, .. } => write_code(source),
             SweepError::Read(e) => e.exit_code(),
             SweepError::Open(e) => e.exit_code(),
             SweepError::Move { .. } => FAILURE,
             SweepError::Write { source, .. } => write_code(source),
         }
     }
+}
+
+/// The one-writer lock of a results file.
+///
+/// An exclusive `flock` on the results file itself (std's `File::try_lock`), released by the
+/// kernel when the process ends however it ends, so a killed run never leaves a stale lock.
+/// Who holds it is written to `<sweep folder>/lock` for the next process's message.
+///
+/// On file systems without `flock` (some Lustre and NFS mounts answer ENOLCK, ENOSYS or
+/// EOPNOTSUPP), `try_lock` fails with an error rather than "held": the lock then falls back to
+/// creating `<sweep folder>/lock` exclusively (O_EXCL, atomic on NFSv3+ and Lustre), removed
+/// when the session ends. A run killed with SIGKILL leaves that file behind; a later run on the
+/// same host whose holder process is gone takes it over, otherwise it names the holder and
+/// says to delete the file when no such run is alive.
+struct Lock {
+    _file: Option<File>,
+    /// The fallback lock file, removed on drop.
+    created: Option<PathBuf>,
+}
+
+impl Lock {
+    fn take(files: &SweepFiles) -> Result<Lock, SweepError> {
+        let results = files.results();
+        let lock_error = |source| SweepError::Lock {
+            path: results.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = results.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SweepError::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(results)
+            .map_err(|source| SweepError::Write {
+                path: results.to_path_buf(),
+                source,
+            })?;
+        let info = files.lock();
+        match file.try_lock() {
+            Ok(()) => {
+                // Best effort: the message of a second process names us.
+                let _ = std::fs::create_dir_all(files.dir())
+                    .and_then(|()| std::fs::write(&info, holder_text()));
+                Ok(Lock {
+                    _file: Some(file),
+                    created: None,
+                })
+            }
+            Err(TryLockError::WouldBlock) => Err(SweepError::Locked {
+                path: results.to_path_buf(),
+                holder: read_holder(&info),
+            }),
+            Err(TryLockError::Error(_)) => {
+                // No flock here: an exclusively created lock file instead.
+                std::fs::create_dir_all(files.dir()).map_err(lock_error)?;
+                Lock::by_file(results, &info)
+            }
+        }
+    }
+
+    fn by_file(results: &Path, info: &Path) -> Result<Lock, SweepError> {
+        for _ in 0..2 {
+            match OpenOptions::new().write(true).create_new(true).open(info) {
+                Ok(mut f) => {
+                    f.write_all(holder_text().as_bytes())
+                        .map_err(|source| SweepError::Lock {
+                            path: info.to_path_buf(),
+                            source,
+                        })?;
+                    return Ok(Lock {
+                        _file: None,
+                        created: Some(info.to_path_buf()),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = read_holder(info);
+                    if holder_is_gone(&holder) {
+                        let _ = std::fs::remove_file(info);
+                        continue;
+                    }
+                    return Err(SweepError::Locked {
+                        path: results.to_path_buf(),
+                        holder: format!(
+                            "{holder}; this file system has no flock, so nnsweep uses the lock \
+                             file {}: delete it if no such run is alive",
+                            info.display()
+                        ),
+                    });
+                }
+                Err(source) => {
+                    return Err(SweepError::Lock {
+                        path: info.to_path_buf(),
+                        source,
+                    })
+                }
+            }
+        }
+        Err(SweepError::Locked {
+            path: results.to_path_buf(),
+            holder: read_holder(info),
+        })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(path) = &self.created {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// `pid 1234 on node7 since 20250314T092653Z`.
+fn holder_text() -> String {
+    format!(
+        "pid {} on {} since {}\n",
+        std::process::id(),
+        hostname(),
+        utc_stamp(SystemTime::now())
+    )
+}
+
+fn read_holder(info: &Path) -> String {
+    match std::fs::read_to_string(info) {
+        Ok(text) if !text.trim().is_empty() => text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+        _ => "a process that has not said who it is".into(),
+    }
+}
+
+/// True when the holder named in a lock file ran on this host and its process is gone.
+fn holder_is_gone(holder: &str) -> bool {
+    let words: Vec<&str> = holder.split_whitespace().collect();
+    let (Some(pid), Some(host)) = (words.get(1), words.get(3)) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    *host == hostname() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "an unknown host".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 #[cfg(test)]
