@@ -35,6 +35,27 @@ fn data_loss_a_file_nnsweep_did_not_write_is_refused_byte_for_byte() {
             .stderr(contains(name));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{name}");
     }
+    // A results file with a UTF-8 BOM (saved by an editor) is resumed by `run` and read by
+    // `report` alike.
+    nnsweep(dir.path())
+        .args(["run", "s.toml", "--out", "bom.csv"])
+        .assert()
+        .success();
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend(std::fs::read(dir.path().join("bom.csv")).unwrap());
+    std::fs::write(dir.path().join("bom.csv"), &with_bom).unwrap();
+    let more = circles_config("s", 20, "hidden = [3]\neta = [0.05]\nseed = [0, 1, 2]");
+    write(dir.path(), "s.toml", &more);
+    nnsweep(dir.path())
+        .args(["run", "s.toml", "--out", "bom.csv"])
+        .assert()
+        .success()
+        .stderr(contains("1 to train"));
+    assert_eq!(read_records(&dir.path().join("bom.csv")).unwrap().len(), 3);
+    nnsweep(dir.path())
+        .args(["report", "bom.csv"])
+        .assert()
+        .success();
 }
 
 #[test]
