@@ -58,15 +58,16 @@ pub fn check_usable(data: &Dataset, path: &std::path::Path) -> Result<(), DataEr
             "its samples have no features (0 values each)".into(),
         ));
     }
+    // One class in the whole data: the network would have one output and score "100 %".
+    // (A training split that happens to miss a class is left alone: small seeded splits do.)
     let mut seen = [false; 256];
-    for &l in &data.train.labels {
+    for &l in data.train.labels.iter().chain(&data.test.labels) {
         seen[usize::from(l)] = true;
     }
     let classes = seen.iter().filter(|&&s| s).count();
     if data.n_classes < 2 || classes < 2 {
         return Err(refuse(format!(
-            "its training samples all have one label ({}); a classifier needs at least two \
-             classes",
+            "its samples all have one label ({}); a classifier needs at least two classes",
             data.train.labels[0]
         )));
     }
@@ -193,6 +194,9 @@ mod tests {
         assert!(refused(&no_test).contains("no test samples"));
         assert!(refused(&data(0, 2, vec![0, 1], 2)).contains("no features"));
         assert!(refused(&data(2, 2, vec![1, 1], 2)).contains("one label"));
+        let mut split_misses_a_class = data(2, 2, vec![1, 1], 2);
+        split_misses_a_class.test = Split::new(Array2::zeros((2, 2)), vec![0, 1]);
+        assert!(check_usable(&split_misses_a_class, std::path::Path::new("x")).is_ok());
         assert!(refused(&data(2, 2, vec![0, 0], 1)).contains("two classes"));
         let mut nan = data(2, 3, vec![0, 1, 0], 2);
         nan.test.x[[1, 2]] = f64::NAN;
