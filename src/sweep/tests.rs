@@ -1,7 +1,9 @@
 //! Tests of the sweep session: resume, other configs, --fresh, the order of writes.
 
+use super::lock::{hostname, Lock};
 use super::*;
 use crate::results::COLUMNS;
+use std::io::Write;
 
 fn record(run_id: &str, hash: &str) -> RunRecord {
     RunRecord {
