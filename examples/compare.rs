@@ -317,7 +317,8 @@ fn child_sweep(threads: usize, steps: usize) {
     let data = mnist_small();
     let runs = sweep_runs(&data, steps);
     let t = Instant::now();
-    let tally = runner::run_all(&runs, &data, threads, &Control::default(), |_| {});
+    let tally = runner::run_all(&runs, &data, threads, &Control::default(), |_| {})
+        .expect("creating the worker threads");
     let seconds = t.elapsed().as_secs_f64();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss_kb = status

@@ -10,11 +10,15 @@
 //! ```text
 //! results/<name>.csv
 //! results/<name>/curves.csv
+//! results/<name>/lock              who writes the sweep now
 //! results/<name>/summary.{md,csv,tex,html}
 //! results/<name>/models/<run_id>.model
 //! ```
 
 use std::path::{Path, PathBuf};
+
+/// The longest file name (one path component, in bytes) that common file systems accept.
+pub const MAX_FILE_NAME: usize = 255;
 
 /// The files of one sweep (or one shard of it), named after its results file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +66,34 @@ impl SweepFiles {
         self.dir.join(format!("summary.{ext}"))
     }
 
+    /// Who holds the sweep's one-writer lock (pid, host, since when); the lock itself where
+    /// the file system has no `flock` (see `sweep::Lock`).
+    pub fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+
     /// The folder of the saved models.
     pub fn models_dir(&self) -> PathBuf {
         self.dir.join("models")
+    }
+
+    /// Checks that every run's model file can be named: a file name longer than most file
+    /// systems allow (255 bytes; a long list of hidden sizes makes long run ids) is found here,
+    /// by `plan` and before `run` trains, not when the first model is written.
+    pub fn check_model_names<'a>(run_ids: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+        for id in run_ids {
+            let name = format!("{id}.model");
+            if name.len() > MAX_FILE_NAME {
+                return Err(format!(
+                    "the model file of run {}... would be named with {} bytes, more than the \
+                     {MAX_FILE_NAME} file systems allow; shorten the grid's lists (fewer hidden \
+                     layers per shape) or set save_models = false",
+                    &id[..id.char_indices().nth(60).map_or(id.len(), |(i, _)| i)],
+                    name.len()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The saved best model of one run.
@@ -116,5 +145,13 @@ mod tests {
     fn a_results_path_without_extension_gets_a_separate_folder() {
         let files = SweepFiles::of_results(Path::new("out/rows"));
         assert_eq!(files.dir(), Path::new("out/rows.d"));
+    }
+
+    #[test]
+    fn model_names_longer_than_file_systems_allow_are_found_before_training() {
+        assert!(SweepFiles::check_model_names(["h10_eta0.005_seed0"]).is_ok());
+        let long = format!("h{}_eta0.1_seed0", vec!["1000"; 80].join("x"));
+        let e = SweepFiles::check_model_names([long.as_str()]).unwrap_err();
+        assert!(e.contains("255"), "{e}");
     }
 }

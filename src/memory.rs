@@ -11,7 +11,126 @@
 //! converted copy of the data in f32, and the Gram products (n×n and n×n_test) when that engine
 //! applies. It is an upper bound within a small factor, not an exact count.
 
+use crate::config::Config;
+use crate::data::{DataSource, Dataset};
 use crate::nn::{Engine, Precision};
+use crate::plan::RunSpec;
+
+/// What a sweep needs: the largest run, the data, and the runs at once on `threads` threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepMemory {
+    pub per_run: u64,
+    pub data: u64,
+    /// The data plus the largest runs that can be in flight at once.
+    pub at_once: u64,
+    pub threads: usize,
+    pub available: Option<u64>,
+}
+
+/// Refuses generated data too big to hold, before generating it (`data.samples`).
+pub fn check_source(config: &Config) -> Result<(), TooBig> {
+    let DataSource::Synthetic(spec) = &config.data else {
+        // File data: every reader checks its header against the bytes present.
+        return Ok(());
+    };
+    let needed = data_bytes(2, spec.samples).unwrap_or(u64::MAX);
+    let available = available();
+    if needed > available.unwrap_or(u64::MAX) || needed == u64::MAX {
+        return Err(TooBig {
+            what: format!("{}: data.samples = {}", config.path.display(), spec.samples),
+            needed,
+            per: "for the data".into(),
+            available,
+            fix: "use fewer samples (the lecture uses 500)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that each run, and the runs in flight at once on `threads` threads, fit in the
+/// memory this process may use; returns the figures for `plan` to print.
+pub fn check_runs(
+    config: &Config,
+    runs: &[RunSpec],
+    data: &Dataset,
+    threads: usize,
+) -> Result<SweepMemory, TooBig> {
+    let d = data.n_features();
+    let (n_all, n_test) = (data.train.len(), data.test.len());
+    let data_b = data_bytes(d, n_all.saturating_add(n_test)).unwrap_or(u64::MAX);
+    let available = available();
+    let mut sizes: Vec<(u64, &RunSpec)> = runs
+        .iter()
+        .map(|r| {
+            let b = run_bytes(
+                r.layer_sizes(),
+                r.n_train(n_all),
+                n_test,
+                r.recipe.engine(),
+                r.recipe.precision(),
+            );
+            (b.unwrap_or(u64::MAX), r)
+        })
+        .collect();
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let Some(&(per_run, biggest)) = sizes.first() else {
+        return Ok(SweepMemory {
+            per_run: 0,
+            data: data_b,
+            at_once: data_b,
+            threads,
+            available,
+        });
+    };
+    let limit = available.unwrap_or(u64::MAX);
+    let what = || {
+        format!(
+            "{}: grid.hidden = {:?} (run {}, {} training samples of {d} features)",
+            config.path.display(),
+            biggest.recipe.hidden(),
+            biggest.id,
+            biggest.n_train(n_all)
+        )
+    };
+    if per_run == u64::MAX || per_run.saturating_add(data_b) > limit {
+        return Err(TooBig {
+            what: what(),
+            needed: per_run,
+            per: "per run".into(),
+            available,
+            fix: "use smaller hidden layers or fewer training samples (grid.train_size)".into(),
+        });
+    }
+    let in_flight = threads.clamp(1, sizes.len());
+    let at_once = sizes[..in_flight]
+        .iter()
+        .fold(data_b, |sum, (b, _)| sum.saturating_add(*b));
+    if at_once > limit {
+        let mut fits = 0;
+        let mut sum = data_b;
+        for (b, _) in &sizes {
+            sum = sum.saturating_add(*b);
+            if sum > limit {
+                break;
+            }
+            fits += 1;
+        }
+        return Err(TooBig {
+            what: what(),
+            needed: at_once,
+            per: format!("for {in_flight} runs at once, with the data"),
+            available,
+            fix: format!("train fewer at once: pass --threads {}", fits.max(1)),
+        });
+    }
+    Ok(SweepMemory {
+        per_run,
+        data: data_b,
+        at_once,
+        threads: in_flight,
+        available,
+    })
+}
 
 /// The bytes of one run, or `None` when a product overflows (which is "too big" as well).
 /// `engine` is the run's resolved engine ([`crate::nn::Recipe::engine`]: decided once, when the

@@ -234,6 +234,29 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// Checks, before allocating, that `rows × cols` numbers can be in the file at all: each takes
+/// at least two bytes (a digit and a separator), so a header asking for more than the bytes
+/// present is refused instead of allocating what it asks (a hand-edited `sizes 2 100000000000 2`).
+fn fits(
+    text: &str,
+    rows: usize,
+    cols: usize,
+    line: usize,
+    what: &str,
+) -> Result<(), (usize, String)> {
+    match rows.checked_mul(cols) {
+        Some(cells) if cells <= text.len() / 2 + 1 => Ok(()),
+        _ => Err((
+            line,
+            format!(
+                "{what} of {rows} × {cols} numbers cannot be in a file of {} bytes: the sizes \
+                 line is wrong (was the file edited or cut?)",
+                text.len()
+            ),
+        )),
+    }
+}
+
 fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
     let mut lines = Lines {
         inner: text.lines().enumerate(),
@@ -291,6 +314,7 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
                 ),
             ));
         }
+        fits(text, rows, cols, n, "weights")?;
         let mut w = Array2::zeros((rows, cols));
         for r in 0..rows {
             let values = lines.numbers(
@@ -337,6 +361,7 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
                 ),
             ));
         }
+        fits(text, d.saturating_add(1), count, n, "points")?;
         let mut x = Array2::zeros((d, count));
         let mut labels = Vec::with_capacity(count);
         let n_out = *sizes.last().expect("two sizes at least");
@@ -415,6 +440,19 @@ mod tests {
         assert!(SavedModel::new("a", net, x.view(), &[0; 4])
             .points
             .is_none());
+    }
+
+    #[test]
+    fn sizes_beyond_the_bytes_present_are_refused_before_allocating() {
+        for sizes in ["sizes 2 100000000000 2", "sizes 2 18446744073709551615 2"] {
+            let text = format!(
+                "nnsweep-model 1\nrun_id a\n{sizes}\nweights 1 {} 2\n",
+                &sizes[8..sizes.len() - 2]
+            );
+            let (line, message) = parse(&text).unwrap_err();
+            assert_eq!(line, 4, "{message}");
+            assert!(message.contains("cannot be in a file"), "{message}");
+        }
     }
 
     #[test]

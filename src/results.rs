@@ -126,6 +126,44 @@ impl CurvesWriter {
         Ok(CurvesWriter { out, dropped })
     }
 
+    /// Opens like [`CurvesWriter::append`], then drops the points of every run not in `keep`
+    /// (runs that wrote their points but not their row before a kill or a failed write: they
+    /// will be trained again and write their points again, which must not be doubled).
+    /// Returns the writer and how many lines were dropped.
+    pub fn append_keeping(
+        path: &Path,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<(Self, usize), OpenError> {
+        let writer = CurvesWriter::append(path)?;
+        let text = std::fs::read(path).map_err(io_error(path))?;
+        let mut lines = text.split_inclusive(|&b| b == b'\n');
+        let header = lines.next().unwrap_or(&[]);
+        let mut kept = header.to_vec();
+        let mut dropped = 0;
+        for line in lines {
+            let id = line.split(|&b| b == b',').next().unwrap_or(&[]);
+            if std::str::from_utf8(id).is_ok_and(|id| keep.contains(id)) {
+                kept.extend_from_slice(line);
+            } else {
+                dropped += 1;
+            }
+        }
+        if dropped == 0 {
+            return Ok((writer, 0));
+        }
+        drop(writer);
+        // A new file renamed over the old one: a kill leaves either whole file, never half.
+        let mut tmp = path.as_os_str().to_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, &kept)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(io_error(path))?;
+        let mut writer = CurvesWriter::append(path)?;
+        writer.dropped = 0;
+        Ok((writer, dropped))
+    }
+
     /// Bytes of a partial last line cut off when the file was opened.
     pub fn dropped(&self) -> u64 {
         self.dropped

@@ -47,21 +47,22 @@ pub struct Tally {
 /// waits with its finished run until this thread takes it (a rendezvous channel), so a slow
 /// `on_finished` holds the workers back instead of piling up a backlog, and after a stop at
 /// most `threads` runs that had already finished are still handed over.
+///
+/// Fails (before any run starts) when the worker threads cannot be created.
 pub fn run_all<'a>(
     runs: &'a [RunSpec],
     data: &Dataset,
     threads: usize,
     control: &Control,
     mut on_finished: impl FnMut(Finished<'a>),
-) -> Tally {
+) -> Result<Tally, rayon::ThreadPoolBuildError> {
     // One worker loop per thread of the pool, even with fewer runs than threads: the workers
     // without a run help the others with their Gram products (see nn's packed kernel).
     let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("nnsweep-worker-{i}"))
-        .build()
-        .expect("creating worker threads");
+        .build()?;
     let next = AtomicUsize::new(0);
     let order = longest_first(runs);
     let shared = nn::SharedInputs::new();
@@ -105,7 +106,7 @@ pub fn run_all<'a>(
         }
     });
     tally.not_started = runs.len() - tally.finished - tally.abandoned;
-    tally
+    Ok(tally)
 }
 
 /// Positions in `runs`, the most FLOPs first; a stable sort keeps plan order among equals.
@@ -217,7 +218,8 @@ mod tests {
         let mut seen = Vec::new();
         let tally = run_all(&runs, &data, 2, &Control::default(), |f| {
             seen.push(f.spec.index)
-        });
+        })
+        .unwrap();
         assert_eq!(tally.finished, 4);
         seen.sort_unstable();
         assert_eq!(seen, vec![0, 1, 2, 3]);
@@ -244,7 +246,8 @@ mod tests {
             let mut out = vec![None, None];
             run_all(&runs, &data, threads, &Control::default(), |f| {
                 out[f.spec.index] = Some(f.outcome.unwrap());
-            });
+            })
+            .unwrap();
             out
         };
         let alone = outcomes(1);
@@ -270,7 +273,8 @@ mod tests {
                     control.abandon.store(true, Ordering::SeqCst);
                     std::thread::sleep(std::time::Duration::from_millis(300));
                 }
-            });
+            })
+            .unwrap();
             assert!(
                 handed <= 1 + threads,
                 "{threads} threads: {handed} runs handed over after the stop"

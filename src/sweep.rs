@@ -15,6 +15,7 @@ use crate::layout::SweepFiles;
 use crate::model_file;
 use crate::nn::{CurvePoint, Network};
 use crate::results::{read_records, CurvesWriter, OpenError, ReadError, ResultsWriter, RunRecord};
+use lock::Lock;
 
 /// What the user asked of the session.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +58,21 @@ pub enum SweepError {
         to: PathBuf,
         source: std::io::Error,
     },
+    /// The results path, or the sweep's folder, is something else (a device, a folder, a file).
+    #[error("{path} is not {what}; nnsweep writes only its own files: choose another --out")]
+    NotOurs { path: PathBuf, what: &'static str },
+    /// Another process writes this results file.
+    #[error(
+        "{path} is being written by another nnsweep ({holder}); two runs of one sweep would \
+         train every run twice. Wait for it to end, or write elsewhere with --out"
+    )]
+    Locked { path: PathBuf, holder: String },
+    /// The lock cannot be taken or checked.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A file of the sweep cannot be opened or written.
     #[error("cannot write to {path}: {source}")]
     Write {
@@ -67,6 +83,8 @@ pub enum SweepError {
 
 /// An open sweep: its files, the runs already done, and the writers of the runs to come.
 pub struct Session {
+    /// Held for as long as the session lives: one writer per results file.
+    _lock: Lock,
     files: SweepFiles,
     hash: String,
     done: HashSet<String>,
@@ -80,6 +98,23 @@ impl Session {
     /// Opens the sweep whose rows go to `files.results()`, for a config of hash `hash`.
     pub fn open(files: SweepFiles, hash: &str, options: &Options) -> Result<Session, SweepError> {
         let mut notes = Vec::new();
+        // A device, a pipe or a folder is not a results file (reading /dev/zero never ends).
+        for path in [files.results().to_path_buf(), files.dir().to_path_buf()] {
+            let want_dir = path == files.dir();
+            if let Ok(meta) = std::fs::metadata(&path) {
+                if (want_dir && !meta.is_dir()) || (!want_dir && !meta.is_file()) {
+                    return Err(SweepError::NotOurs {
+                        path,
+                        what: if want_dir {
+                            "a folder (the sweep's own, beside its results file)"
+                        } else {
+                            "a regular file"
+                        },
+                    });
+                }
+            }
+        }
+        let mut lock = Lock::take(&files)?;
         if options.fresh {
             for path in [files.results(), files.dir()] {
                 if let Some(moved) = move_aside(path)? {
@@ -90,13 +125,38 @@ impl Session {
                     ));
                 }
             }
+            // The lock was on the file now moved aside: take it on the new one.
+            lock = Lock::take(&files)?;
         }
         let done = runs_already_done(files.results(), hash, options.force, &mut notes)?;
         let results = ResultsWriter::append(files.results())?;
+        if options.save_models {
+            let missing = done.iter().filter(|id| !files.model(id).exists()).count();
+            if missing > 0 {
+                notes.push(format!(
+                    "[output] save_models: {missing} of the {} runs already in {} have no saved \
+                     model (they were trained before save_models was set) and are not trained \
+                     again; to get their models, run again with --fresh (the old files are kept) \
+                     or give the sweep a new name",
+                    done.len(),
+                    files.results().display()
+                ));
+            }
+        }
         let curves_path = files.curves();
         let curves = match options.curves {
             false => None,
-            true => Some(CurvesWriter::append(&curves_path)?),
+            true => {
+                let (writer, stale) = CurvesWriter::append_keeping(&curves_path, &done)?;
+                if stale > 0 {
+                    notes.push(format!(
+                        "{}: dropped {stale} curve points of runs without a results row (they \
+                         are trained again)",
+                        curves_path.display()
+                    ));
+                }
+                Some(writer)
+            }
         };
         for (path, dropped) in [
             (files.results().to_path_buf(), results.dropped()),
@@ -113,6 +173,7 @@ impl Session {
             }
         }
         Ok(Session {
+            _lock: lock,
             files,
             hash: hash.to_string(),
             done,
@@ -219,7 +280,8 @@ fn runs_already_done(
 /// Renames `path` (when it exists) to `<path>.old-<UTC time>` and returns the new name. The
 /// time goes after the extension so that globs such as `results/x.shard-*.csv` skip old files.
 fn move_aside(path: &Path) -> Result<Option<PathBuf>, SweepError> {
-    if !path.exists() {
+    // An empty file holds nothing to keep (the lock creates the results file first).
+    if !path.exists() || std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
         return Ok(None);
     }
     let stamp = utc_stamp(SystemTime::now());
@@ -238,7 +300,7 @@ fn move_aside(path: &Path) -> Result<Option<PathBuf>, SweepError> {
 }
 
 /// `20250314T092653Z`.
-fn utc_stamp(time: SystemTime) -> String {
+pub(crate) fn utc_stamp(time: SystemTime) -> String {
     let secs = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -265,7 +327,10 @@ impl crate::exit::ExitStatus for SweepError {
     fn exit_code(&self) -> u8 {
         use crate::exit::{write_code, BAD_INPUT, FAILURE};
         match self {
-            SweepError::OtherConfig { .. } => BAD_INPUT,
+            SweepError::OtherConfig { .. }
+            | SweepError::Locked { .. }
+            | SweepError::NotOurs { .. } => BAD_INPUT,
+            SweepError::Lock { source, .. } => write_code(source),
             SweepError::Read(e) => e.exit_code(),
             SweepError::Open(e) => e.exit_code(),
             SweepError::Move { .. } => FAILURE,
@@ -273,6 +338,8 @@ impl crate::exit::ExitStatus for SweepError {
         }
     }
 }
+
+mod lock;
 
 #[cfg(test)]
 mod tests;

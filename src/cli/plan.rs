@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use nnsweep::config::Config;
-use nnsweep::{data, plan};
+use nnsweep::layout::SweepFiles;
+use nnsweep::{data, memory, plan};
 
 use super::{BadInput, ConfigArg};
 
@@ -12,14 +13,29 @@ use super::{BadInput, ConfigArg};
 pub struct PlanArgs {
     #[command(flatten)]
     config: ConfigArg,
+    /// Runs `run` would train at once, for the memory figures [default: as `run` decides].
+    #[arg(long, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
 }
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config.config)?;
+    memory::check_source(&config)?;
     let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
+    let threads = super::threads(args.threads)?;
     let runs = plan::expand(&config, &dataset)
         .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
+    // Before any figure is printed: a size that overflows or cannot fit is refused here.
+    let mem = memory::check_runs(&config, &runs, &dataset, threads)?;
+    if config.output.save_models {
+        SweepFiles::check_model_names(runs.iter().map(|r| r.id.as_str())).map_err(|e| {
+            BadInput(format!(
+                "{}: [output] save_models: {e}",
+                config.path.display()
+            ))
+        })?;
+    }
     let (d, k, n) = (dataset.n_features(), dataset.n_classes, dataset.train.len());
     println!(
         "{}: {} runs on {} ({} train / {} test samples, {d} features, {k} classes), config hash {}",
@@ -54,6 +70,19 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
          reaches in f64; see bench/README.md)",
         total / 1e9,
         total / 4e10
+    );
+    println!(
+        "memory: {} per run (the largest), {} for the data, {} for {} runs at once on {} \
+         threads{}",
+        memory::human(mem.per_run),
+        memory::human(mem.data),
+        memory::human(mem.at_once),
+        mem.threads,
+        threads,
+        mem.available.map_or(String::new(), |a| format!(
+            "; {} available",
+            memory::human(a)
+        ))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -7,21 +7,23 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
 use nnsweep::data;
 use nnsweep::layout::SweepFiles;
+use nnsweep::memory;
 use nnsweep::plan::{self, RunSpec, Shard};
 use nnsweep::report::{self, Metric, Tables};
 use nnsweep::results::read_records;
 use nnsweep::runner::{self, Control};
-use nnsweep::signals::{self, Watcher};
+use nnsweep::signals::{self, Stopped, Watcher};
 use nnsweep::sweep::{self, Session};
 
-use super::progress::{human, Progress};
+use super::progress::{human, Printer, Progress};
 use super::{exit, BadInput, ConfigArg};
 
 #[derive(clap::Args)]
@@ -34,7 +36,8 @@ pub struct RunArgs {
     /// <stem>/models/.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
-    /// How many runs to train at once [default: $SLURM_CPUS_PER_TASK if set, else all cores].
+    /// How many runs to train at once [default: $SLURM_CPUS_PER_TASK if set, else all cores;
+    /// at most 4 times the cores].
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
     /// Train only shard I of N (0-based): the runs whose position in the plan is I modulo N.
@@ -65,8 +68,28 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let started = Instant::now();
+    // The stop handler goes first: a signal while the data load (a big pickle takes seconds)
+    // or while planning ends with exit 3 and a word, not with the signal's default death.
+    let control = Arc::new(Control::default());
+    let printer: Arc<Mutex<Option<Printer>>> = Arc::new(Mutex::new(None));
+    let watcher = {
+        let printer = Arc::clone(&printer);
+        Watcher::install(Arc::clone(&control), args.grace, move |s| {
+            let line = format!("nnsweep: {s}");
+            match &*printer.lock().unwrap_or_else(|e| e.into_inner()) {
+                Some(p) => p.line(&line),
+                None => eprintln!("{line}"),
+            }
+        })
+        .context("cannot catch SIGTERM, SIGINT and SIGUSR1")?
+    };
+    let stopped = || watcher.received().map(Stopped);
     let config = Config::load(&args.config.config)?;
+    memory::check_source(&config)?;
     let dataset = data::load(&config.data)?;
+    if let Some(stop) = stopped() {
+        return Err(stop.into());
+    }
     let hash = config.results_hash(&dataset);
     config.check_against_data(dataset.train.len())?;
     let shard = match args.shard {
@@ -74,10 +97,22 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         None => Shard::from_slurm(|name| std::env::var(name).ok())
             .map_err(|e| BadInput(format!("{e} (from the SLURM job array's variables)")))?,
     };
+    // Not capped at the number of runs: threads without a run of their own help the others
+    // (runner::run_all).
+    let threads = super::threads(args.threads)?;
     let planned = plan::expand(&config, &dataset)
         .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
     let all_runs = planned.len();
     let runs = plan::select(planned, shard);
+    memory::check_runs(&config, &runs, &dataset, threads)?;
+    if config.output.save_models {
+        SweepFiles::check_model_names(runs.iter().map(|r| r.id.as_str())).map_err(|e| {
+            BadInput(format!(
+                "{}: [output] save_models: {e}",
+                config.path.display()
+            ))
+        })?;
+    }
     let out = args.out.unwrap_or_else(|| {
         let file = match shard {
             Some(shard) => format!("{}.{}.csv", config.name, shard.file_tag()),
@@ -85,6 +120,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         };
         Path::new("results").join(file)
     });
+    if let Some(stop) = stopped() {
+        return Err(stop.into());
+    }
     let files = SweepFiles::of_results(&out);
     let mut session = Session::open(
         files,
@@ -104,20 +142,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .filter(|r| !session.done().contains(&r.id))
         .cloned()
         .collect();
-    // Not capped at the number of runs: threads without a run of their own help the others
-    // (runner::run_all).
-    let threads = match args.threads {
-        Some(n) => n.get(),
-        None => default_threads()?,
-    };
 
-    let control = Arc::new(Control::default());
     let mut progress = Progress::new(todo.len());
-    let printer = progress.printer();
-    let watcher = Watcher::install(Arc::clone(&control), args.grace, move |s| {
-        printer.line(&format!("nnsweep: {s}"))
-    })
-    .context("cannot catch SIGTERM, SIGINT and SIGUSR1")?;
+    *printer.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress.printer());
     progress.line(&format!(
         "nnsweep {}: {} ({}), config hash {}, {}: {} runs, {} to train ({} already in {}), \
          {} threads",
@@ -146,9 +173,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .train
             .head(finished.spec.n_train(dataset.train.len()));
         if let Err(e) = session.write_run(&record, &outcome.curve, &outcome.best, train) {
-            control
-                .stop_starting
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            // Fail fast: no new run, and the runs in flight give up at their next step
+            // (their work could not be saved anyway).
+            control.stop_starting.store(true, Ordering::SeqCst);
+            control.abandon.store(true, Ordering::SeqCst);
             write_error.get_or_insert(e.into());
             return;
         }
@@ -160,7 +188,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             if record.diverged { ", diverged" } else { "" },
             human(record.seconds)
         ));
-    });
+    })
+    .with_context(|| format!("cannot create {threads} worker threads; pass a smaller --threads"))?;
     progress.finish();
     if let Some(e) = write_error {
         return Err(e);
@@ -230,23 +259,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             .join(", ")
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Runs at once when not told: the CPUs SLURM gave the task, else every core.
-fn default_threads() -> Result<usize> {
-    match std::env::var("SLURM_CPUS_PER_TASK") {
-        Ok(text) => text
-            .trim()
-            .parse::<NonZeroUsize>()
-            .map(NonZeroUsize::get)
-            .map_err(|_| {
-                BadInput(format!(
-                    "SLURM_CPUS_PER_TASK={text} is not a number of CPUs; pass --threads N"
-                ))
-                .into()
-            }),
-        Err(_) => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
-    }
 }
 
 /// The command line that resumes this sweep: this one, less `--fresh`.

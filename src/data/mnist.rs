@@ -502,6 +502,17 @@ fn not_found_or_io(path: &Path, e: std::io::Error) -> DataError {
 /// Reads a file whole, gunzipping it when it starts with gzip's magic bytes (1f 8b).
 /// `hint` says, when the file is missing, where it comes from and how to point at it.
 pub fn read_maybe_gzip(path: &Path, hint: &str) -> Result<Vec<u8>, DataError> {
+    // A device or a pipe may never end (/dev/zero): only regular files are read whole.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(DataError::Request {
+                path: path.to_path_buf(),
+                message: "is not a regular file (a device, a pipe or a folder); point `path` at \
+                          the data file itself"
+                    .into(),
+            });
+        }
+    }
     let raw = std::fs::read(path).map_err(|e| match not_found_or_io(path, e) {
         DataError::NotFound { path, .. } => DataError::NotFound {
             path,
@@ -513,10 +524,18 @@ pub fn read_maybe_gzip(path: &Path, hint: &str) -> Result<Vec<u8>, DataError> {
         return Ok(raw);
     }
     let mut out = Vec::new();
+    // Grown with try_reserve inside read_to_end: a bomb under a memory cap is an error here,
+    // not an abort.
     let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]).take(MAX_DECOMPRESSED + 1);
     if let Err(e) = dec.read_to_end(&mut out) {
         let message = if e.kind() == std::io::ErrorKind::UnexpectedEof {
             "the gzip data ends early: the file is truncated; copy or download it again".to_string()
+        } else if e.kind() == std::io::ErrorKind::OutOfMemory {
+            format!(
+                "decompresses to more than the memory this process may use ({} so far), far \
+                 more than any MNIST file",
+                crate::memory::human(out.len() as u64)
+            )
         } else {
             format!("the gzip data is corrupt ({e}); copy or download the file again")
         };

@@ -26,12 +26,66 @@ pub enum DataSource {
 }
 
 /// Loads (or generates) the dataset once for the whole sweep.
+///
+/// Every loaded dataset passes [`check_usable`] here, the one place all loaders go through.
 pub fn load(source: &DataSource) -> Result<Dataset, DataError> {
-    match source {
-        DataSource::Synthetic(spec) => Ok(synthetic::generate(spec)),
-        DataSource::Mnist(spec) => mnist::load(spec),
-        DataSource::Csv(spec) => table::load(spec),
+    let (dataset, path) = match source {
+        DataSource::Synthetic(spec) => return Ok(synthetic::generate(spec)),
+        DataSource::Mnist(spec) => (mnist::load(spec)?, &spec.path),
+        DataSource::Csv(spec) => (table::load(spec)?, &spec.path),
+    };
+    check_usable(&dataset, path)?;
+    Ok(dataset)
+}
+
+/// Refuses data nothing can be learned or measured from, which would otherwise train and
+/// report NaN accuracies or a one-output "100 %" network: no training or test samples, no
+/// features, fewer than two classes, or a value that is not a finite number.
+pub fn check_usable(data: &Dataset, path: &std::path::Path) -> Result<(), DataError> {
+    let refuse = |message: String| DataError::Layout {
+        path: path.to_path_buf(),
+        message,
+    };
+    for (split, name) in [(&data.train, "training"), (&data.test, "test")] {
+        if split.is_empty() {
+            return Err(refuse(format!(
+                "it holds no {name} samples; nnsweep needs at least one to train and measure"
+            )));
+        }
     }
+    if data.n_features() == 0 {
+        return Err(refuse(
+            "its samples have no features (0 values each)".into(),
+        ));
+    }
+    // One class in the whole data: the network would have one output and score "100 %".
+    // (A training split that happens to miss a class is left alone: small seeded splits do.)
+    let mut seen = [false; 256];
+    for &l in data.train.labels.iter().chain(&data.test.labels) {
+        seen[usize::from(l)] = true;
+    }
+    let classes = seen.iter().filter(|&&s| s).count();
+    if data.n_classes < 2 || classes < 2 {
+        return Err(refuse(format!(
+            "its samples all have one label ({}); a classifier needs at least two classes",
+            data.train.labels[0]
+        )));
+    }
+    for (split, name) in [(&data.train, "training"), (&data.test, "test")] {
+        if let Some((j, i)) = split
+            .x
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|((i, j), _)| (j, i))
+        {
+            return Err(refuse(format!(
+                "{name} sample {j} has a value that is not a finite number ({}) in feature {i}; \
+                 remove or fix that sample",
+                split.x[[i, j]]
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One labelled split of a dataset.
@@ -107,5 +161,49 @@ impl Dataset {
             }
             hasher.update(&split.labels);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn data(d: usize, n: usize, labels: Vec<u8>, n_classes: usize) -> Dataset {
+        let split = Split::new(Array2::from_elem((d, n), 0.5), labels);
+        Dataset {
+            name: "t".into(),
+            n_classes,
+            train: split.clone(),
+            test: split,
+        }
+    }
+
+    fn refused(d: &Dataset) -> String {
+        let e = check_usable(d, std::path::Path::new("x.pkl")).unwrap_err();
+        assert!(matches!(e, DataError::Layout { .. }));
+        e.to_string()
+    }
+
+    #[test]
+    fn degenerate_data_are_refused_saying_what_is_wrong() {
+        assert!(check_usable(&data(2, 2, vec![0, 1], 2), std::path::Path::new("x")).is_ok());
+        assert!(refused(&data(2, 0, vec![], 2)).contains("no training samples"));
+        let mut no_test = data(2, 2, vec![0, 1], 2);
+        no_test.test = Split::new(Array2::zeros((2, 0)), vec![]);
+        assert!(refused(&no_test).contains("no test samples"));
+        assert!(refused(&data(0, 2, vec![0, 1], 2)).contains("no features"));
+        assert!(refused(&data(2, 2, vec![1, 1], 2)).contains("one label"));
+        let mut split_misses_a_class = data(2, 2, vec![1, 1], 2);
+        split_misses_a_class.test = Split::new(Array2::zeros((2, 2)), vec![0, 1]);
+        assert!(check_usable(&split_misses_a_class, std::path::Path::new("x")).is_ok());
+        assert!(refused(&data(2, 2, vec![0, 0], 1)).contains("two classes"));
+        let mut nan = data(2, 3, vec![0, 1, 0], 2);
+        nan.test.x[[1, 2]] = f64::NAN;
+        let e = refused(&nan);
+        assert!(
+            e.contains("test sample 2") && e.contains("feature 1"),
+            "{e}"
+        );
     }
 }

@@ -78,6 +78,8 @@ fn check_header(path: &Path) -> Result<(), ReportError> {
         path: path.to_path_buf(),
         source,
     })?;
+    // A BOM is skipped here as by every reader (results::BOM).
+    let text = text.strip_prefix(crate::results::BOM).unwrap_or(&text);
     let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let first = String::from_utf8_lossy(first);
     let have: Vec<&str> = first

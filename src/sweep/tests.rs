@@ -1,7 +1,9 @@
 //! Tests of the sweep session: resume, other configs, --fresh, the order of writes.
 
+use super::lock::{hostname, Lock};
 use super::*;
 use crate::results::COLUMNS;
+use std::io::Write;
 
 fn record(run_id: &str, hash: &str) -> RunRecord {
     RunRecord {
@@ -155,4 +157,93 @@ fn moving_aside_keeps_the_file_under_a_new_name() {
     assert_eq!(std::fs::read_to_string(first).unwrap(), "one");
     assert_eq!(std::fs::read_to_string(&second).unwrap(), "two");
     assert!(second.to_string_lossy().contains("r.csv.old-"));
+}
+
+#[test]
+fn a_second_session_on_one_results_file_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let first = Session::open(files.clone(), "h1", &options()).unwrap();
+    let before = std::fs::read(files.results()).unwrap();
+    let Err(e) = Session::open(files.clone(), "h1", &options()) else {
+        panic!("two writers");
+    };
+    assert!(matches!(e, SweepError::Locked { .. }), "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(files.results()).unwrap(), before);
+    drop(first);
+    Session::open(files, "h1", &options()).unwrap();
+}
+
+#[test]
+fn the_fallback_lock_file_is_exclusive_and_stale_ones_are_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = dir.path().join("lock");
+    let results = dir.path().join("r.csv");
+    let lock = Lock::by_file(&results, &info).unwrap();
+    assert!(matches!(
+        Lock::by_file(&results, &info),
+        Err(SweepError::Locked { .. })
+    ));
+    drop(lock);
+    assert!(!info.exists());
+    // A holder on this host whose process is gone: taken over.
+    std::fs::write(&info, format!("pid 4000000 on {} since x\n", hostname())).unwrap();
+    assert!(Lock::by_file(&results, &info).is_ok());
+}
+
+#[test]
+fn curve_points_of_runs_without_a_row_are_dropped_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let (x, labels) = points();
+    let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
+    session
+        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .unwrap();
+    drop(session);
+    // Run b wrote its points, then was killed before its row.
+    let mut curves = std::fs::OpenOptions::new()
+        .append(true)
+        .open(files.curves())
+        .unwrap();
+    curves
+        .write_all(b"b,10,0.5,0.5,1\nb,20,0.5,0.5,1\n")
+        .unwrap();
+    drop(curves);
+    let session = Session::open(files.clone(), "h1", &options()).unwrap();
+    assert!(
+        session.notes().iter().any(|n| n.contains("dropped 2")),
+        "{:?}",
+        session.notes()
+    );
+    let text = std::fs::read_to_string(files.curves()).unwrap();
+    assert!(!text.contains("\nb,"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+#[test]
+fn save_models_set_after_runs_were_done_says_which_lack_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let (x, labels) = points();
+    let no_models = Options {
+        save_models: false,
+        ..options()
+    };
+    let mut session = Session::open(files.clone(), "h1", &no_models).unwrap();
+    session
+        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .unwrap();
+    drop(session);
+    let session = Session::open(files, "h1", &options()).unwrap();
+    let note = session.notes().join("\n");
+    assert!(
+        note.contains("1 of the 1 runs") && note.contains("--fresh"),
+        "{note}"
+    );
 }
