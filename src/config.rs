@@ -328,6 +328,7 @@ fn resolve_data(
                 noise: raw.noise.as_ref().map_or(0.1, |n| n.get_ref().0),
                 test_fraction,
                 seed: raw.seed.unwrap_or(0),
+                rng: Default::default(),
             };
             let n_test = spec.n_test();
             if n_test == 0 || n_test >= samples {

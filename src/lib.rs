@@ -15,6 +15,7 @@ pub mod data;
 pub mod layout;
 pub mod model_file;
 pub mod nn;
+pub mod numpy_random;
 pub mod plan;
 pub mod plot;
 pub mod report;

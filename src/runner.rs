@@ -193,6 +193,7 @@ mod tests {
             noise: 0.1,
             test_fraction: 0.25,
             seed: 0,
+            rng: Default::default(),
         });
         let run = |index: usize, hidden: usize, steps: usize| RunSpec {
             index,
