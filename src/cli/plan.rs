@@ -6,7 +6,7 @@ use anyhow::Result;
 use nnsweep::config::Config;
 use nnsweep::{data, plan};
 
-use super::ConfigArg;
+use super::{BadInput, ConfigArg};
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
@@ -18,7 +18,8 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config.config)?;
     let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
-    let runs = plan::expand(&config);
+    let runs = plan::expand(&config, &dataset)
+        .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
     let (d, k, n) = (dataset.n_features(), dataset.n_classes, dataset.train.len());
     println!(
         "{}: {} runs on {} ({} train / {} test samples, {d} features, {k} classes), config hash {}",
@@ -35,16 +36,16 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
     );
     let mut total = 0.0;
     for run in &runs {
-        let flops = run.flops(d, k, n);
+        let flops = run.flops();
         total += flops;
         println!(
             "{:<5} {:<40} {:>9} {:>8} {:>7} {:>9} {:>10.2}",
             run.index,
             run.id,
-            run.n_params(d, k),
+            run.n_params(),
             run.n_train(n),
-            run.steps,
-            run.eta,
+            run.recipe.steps(),
+            run.recipe.eta(),
             flops / 1e9
         );
     }

@@ -75,7 +75,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         None => Shard::from_slurm(|name| std::env::var(name).ok())
             .map_err(|e| BadInput(format!("{e} (from the SLURM job array's variables)")))?,
     };
-    let planned = plan::expand(&config);
+    let planned = plan::expand(&config, &dataset)
+        .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
     let all_runs = planned.len();
     let runs = plan::select(planned, shard);
     let out = args.out.unwrap_or_else(|| {
@@ -161,43 +162,36 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ));
 
     let mut write_error: Option<anyhow::Error> = None;
-    let tally = runner::run_all(
-        &todo,
-        &dataset,
-        threads,
-        config.train.log_every,
-        &control,
-        |finished| {
-            let Ok(outcome) = &finished.outcome else {
-                return;
-            };
-            let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
-            // Curves and model first: a run whose row is written has them on disk (resume
-            // skips it).
-            let written = curves
-                .as_mut()
-                .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
-                .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
-                .and_then(|()| writer.write(&record));
-            if let Err(e) = written {
-                control
-                    .stop_starting
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                write_error.get_or_insert(
-                    anyhow::Error::new(e).context(format!("cannot write to {}", out.display())),
-                );
-                return;
-            }
-            progress.finished(&format!(
-                "{}: train {:.1} %, test {:.1} %{} ({})",
-                record.run_id,
-                100.0 * record.train_acc,
-                100.0 * record.test_acc,
-                if record.diverged { ", diverged" } else { "" },
-                human(record.seconds)
-            ));
-        },
-    );
+    let tally = runner::run_all(&todo, &dataset, threads, &control, |finished| {
+        let Ok(outcome) = &finished.outcome else {
+            return;
+        };
+        let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
+        // Curves and model first: a run whose row is written has them on disk (resume
+        // skips it).
+        let written = curves
+            .as_mut()
+            .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
+            .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
+            .and_then(|()| writer.write(&record));
+        if let Err(e) = written {
+            control
+                .stop_starting
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            write_error.get_or_insert(
+                anyhow::Error::new(e).context(format!("cannot write to {}", out.display())),
+            );
+            return;
+        }
+        progress.finished(&format!(
+            "{}: train {:.1} %, test {:.1} %{} ({})",
+            record.run_id,
+            100.0 * record.train_acc,
+            100.0 * record.test_acc,
+            if record.diverged { ", diverged" } else { "" },
+            human(record.seconds)
+        ));
+    });
     progress.finish();
     if let Some(e) = write_error {
         return Err(e);
