@@ -16,7 +16,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::Network;
+use super::{Network, Recipe};
 use crate::numpy_random::RandomState;
 
 /// The stream a run's seed starts for its initial weights.
@@ -61,6 +61,14 @@ impl WeightRng {
             }
         }
     }
+}
+
+/// The initial network of a checked recipe, from the stream it names.
+pub fn initial_network(recipe: &Recipe) -> Network {
+    recipe
+        .weight_rng()
+        .init(recipe.sizes(), recipe.seed())
+        .expect("Recipe::check refuses a seed its weight stream cannot take")
 }
 
 /// The lecture's `build_model`: `np.random.seed(seed)`, then `randn(sizes[l+1], sizes[l])` for
@@ -115,5 +123,16 @@ mod tests {
         assert!(e.to_string().contains("4294967295"));
         assert!(WeightRng::Numpy.check_seed(u64::from(u32::MAX)).is_ok());
         assert!(WeightRng::Chacha.check_seed(u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn a_recipe_carries_its_stream_to_the_initial_network() {
+        let params = || Recipe::params(&[3, 5, 2]).eta(0.1).steps(1).seed(7);
+        let numpy = params().weight_rng(WeightRng::Numpy).check(4, 0).unwrap();
+        assert_eq!(numpy.weight_rng(), WeightRng::Numpy);
+        assert_eq!(initial_network(&numpy), numpy_init(&[3, 5, 2], 7));
+        let chacha = params().check(4, 0).unwrap();
+        assert_eq!(chacha.weight_rng(), WeightRng::Chacha);
+        assert_eq!(initial_network(&chacha), Network::init(&[3, 5, 2], 7));
     }
 }
