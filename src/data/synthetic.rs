@@ -41,7 +41,7 @@ pub enum DataRng {
 }
 
 /// Parameters of a synthetic dataset.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticSpec {
     pub shape: Shape,
     /// Total number of points, train and test together.
@@ -54,23 +54,6 @@ pub struct SyntheticSpec {
     pub seed: u64,
     /// The stream the seed starts.
     pub rng: DataRng,
-}
-
-/// The derived format, with `rng` only when it is not the default: the config hash is made of
-/// this text, so sweeps written before `rng` existed keep their hash (and still resume).
-impl std::fmt::Debug for SyntheticSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut d = f.debug_struct("SyntheticSpec");
-        d.field("shape", &self.shape)
-            .field("samples", &self.samples)
-            .field("noise", &self.noise)
-            .field("test_fraction", &self.test_fraction)
-            .field("seed", &self.seed);
-        if self.rng != DataRng::default() {
-            d.field("rng", &self.rng);
-        }
-        d.finish()
-    }
 }
 
 impl SyntheticSpec {
@@ -317,21 +300,6 @@ mod tests {
                 y <= 0.5 + 1e-12
             });
         }
-    }
-
-    #[test]
-    fn the_default_stream_keeps_the_old_debug_text_the_config_hash_is_made_of() {
-        let spec = circles(0);
-        assert_eq!(
-            format!("{spec:?}"),
-            "SyntheticSpec { shape: Circles { factor: 0.8 }, samples: 500, noise: 0.1, \
-             test_fraction: 0.2, seed: 0 }"
-        );
-        let sklearn = SyntheticSpec {
-            rng: DataRng::Sklearn,
-            ..spec
-        };
-        assert!(format!("{sklearn:?}").ends_with("seed: 0, rng: Sklearn }"));
     }
 
     #[test]
