@@ -246,5 +246,12 @@ pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     source[..offset.min(source.len())].matches('\n').count() + 1
 }
 
+impl crate::exit::ExitStatus for ConfigError {
+    /// Every config error is the input's: the file named cannot be read or is wrong.
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}
+
 #[cfg(test)]
 mod tests;
