@@ -141,6 +141,7 @@ fn circles() -> Dataset {
         noise: 0.1,
         test_fraction: 0.2,
         seed: 0,
+        rng: Default::default(),
     })
 }
 

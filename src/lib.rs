@@ -17,6 +17,7 @@ pub mod layout;
 pub mod memory;
 pub mod model_file;
 pub mod nn;
+pub mod numpy_random;
 pub mod plan;
 pub mod plot;
 pub mod report;

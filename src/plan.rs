@@ -95,6 +95,7 @@ pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeErr
                                 .log_every(train.log_every)
                                 .engine(train.engine)
                                 .precision(train.precision)
+                                .weight_rng(train.rng)
                                 .check(n_train, n_eval)?;
                             let id = run_id(hidden, eta, l2, steps, train_size, seed);
                             runs.push(RunSpec {

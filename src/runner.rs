@@ -183,6 +183,7 @@ mod tests {
             noise: 0.1,
             test_fraction: 0.25,
             seed: 0,
+            rng: Default::default(),
         })
     }
 

@@ -23,9 +23,9 @@ use sha2::{Digest, Sha256};
 
 use super::TrainSettings;
 use crate::data::mnist::Subset;
-use crate::data::synthetic::Shape;
+use crate::data::synthetic::{DataRng, Shape};
 use crate::data::DataSource;
-use crate::nn::{Engine, Precision};
+use crate::nn::{Engine, Precision, WeightRng};
 
 /// The hash of the settings that decide a run's numbers apart from its grid parameters.
 pub(super) fn settings_hash(data: &DataSource, train: &TrainSettings) -> String {
@@ -58,6 +58,27 @@ pub(super) fn canonical_text(data: &DataSource, train: &TrainSettings) -> String
             Precision::F32 => "F32",
         },
         train.precision == Precision::default(),
+    );
+    // The random streams (issue 12): other weights, other points, hence other numbers.
+    text.extra(
+        "rng",
+        match train.rng {
+            WeightRng::Chacha => "chacha",
+            WeightRng::Numpy => "numpy",
+        },
+        train.rng == WeightRng::default(),
+    );
+    let data_rng = match data {
+        DataSource::Synthetic(spec) => spec.rng,
+        DataSource::Mnist(_) | DataSource::Csv(_) => DataRng::default(),
+    };
+    text.extra(
+        "data.rng",
+        match data_rng {
+            DataRng::Nnsweep => "nnsweep",
+            DataRng::Sklearn => "sklearn",
+        },
+        data_rng == DataRng::default(),
     );
     text.0
 }

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::data::{DataSource, Dataset};
-use crate::nn::{Engine, Precision};
+use crate::nn::{Engine, Precision, WeightRng};
 
 use hash::{hex16, settings_hash};
-use schema::{RawConfig, RawEngine, RawPrecision};
+use schema::{RawConfig, RawEngine, RawPrecision, RawWeightRng};
 use validate::{optional_unique, resolve_data, unique};
 
 /// A config file that cannot be used, with where and why.
@@ -85,6 +85,8 @@ pub struct TrainSettings {
     pub engine: Engine,
     /// f64 (the lecture's) or f32 (about twice as fast, accuracies within a point or two).
     pub precision: Precision,
+    /// The stream of the initial weights: nnsweep's (ChaCha8) or NumPy's `np.random.seed`.
+    pub rng: WeightRng,
 }
 
 /// The axes of the sweep. Every combination of their values is one run.
@@ -169,6 +171,10 @@ impl Config {
                 RawPrecision::F64 => Precision::F64,
                 RawPrecision::F32 => Precision::F32,
             },
+            rng: match train_raw.rng.as_ref().map(|r| *r.get_ref()) {
+                None | Some(RawWeightRng::Chacha) => WeightRng::Chacha,
+                Some(RawWeightRng::Numpy) => WeightRng::Numpy,
+            },
         };
         let grid = Grid {
             hidden: unique(&grid_raw.hidden, "grid.hidden", &invalid, |h| h.sizes())?,
@@ -180,6 +186,14 @@ impl Config {
                 n.0
             })?,
         };
+        // Every seed of the grid must start the chosen weight stream (NumPy's are 32-bit).
+        if let Some(e) = grid
+            .seed
+            .iter()
+            .find_map(|&s| train.rng.check_seed(s).err())
+        {
+            return Err(invalid(grid_raw.seed.span(), "grid.seed", e.to_string()));
+        }
         let settings_hash = settings_hash(&data, &train);
         Ok(Config {
             path: path.to_path_buf(),

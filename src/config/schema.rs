@@ -51,6 +51,8 @@ pub(super) struct RawData {
     pub(super) factor: Option<Spanned<OpenFraction>>,
     pub(super) test_fraction: Option<Spanned<Fraction>>,
     pub(super) seed: Option<u64>,
+    // circles and moons
+    pub(super) rng: Option<Spanned<RawDataRng>>,
     // mnist and csv
     pub(super) path: Option<Spanned<String>>,
     // mnist
@@ -67,11 +69,12 @@ pub(super) type KeySpan = (&'static str, Option<std::ops::Range<usize>>);
 
 impl RawData {
     /// Keys only the generated datasets use.
-    pub(super) fn synthetic_keys(&self) -> [KeySpan; 3] {
+    pub(super) fn synthetic_keys(&self) -> [KeySpan; 4] {
         [
             ("samples", self.samples.as_ref().map(|s| s.span())),
             ("noise", self.noise.as_ref().map(|s| s.span())),
             ("factor", self.factor.as_ref().map(|s| s.span())),
+            ("rng", self.rng.as_ref().map(|s| s.span())),
         ]
     }
 
@@ -103,6 +106,14 @@ pub(super) enum RawSubset {
     Random,
 }
 
+/// `[data] rng`: whose random stream draws the circles or moons and their split.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawDataRng {
+    Nnsweep,
+    Sklearn,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTrain {
@@ -111,6 +122,7 @@ pub(super) struct RawTrain {
     pub(super) l2: Option<NonNegative>,
     pub(super) engine: Option<RawEngine>,
     pub(super) precision: Option<RawPrecision>,
+    pub(super) rng: Option<Spanned<RawWeightRng>>,
     #[allow(dead_code)] // Read so that only the lecture's cost is accepted, with a clear error.
     pub(super) cost: Option<Cost>,
     #[allow(dead_code)]
@@ -157,6 +169,14 @@ pub(super) enum RawEngine {
 pub(super) enum RawPrecision {
     F64,
     F32,
+}
+
+/// `[train] rng`: whose random stream draws the initial weights.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawWeightRng {
+    Chacha,
+    Numpy,
 }
 
 /// Only the lecture's sigmoid is implemented; the key exists so configs can say so.

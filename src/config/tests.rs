@@ -297,3 +297,50 @@ fn duplicate_checks_are_linear_and_treat_minus_zero_as_zero() {
     ));
     assert!(e.contains("`grid.hidden`") && e.contains("twice"), "{e}");
 }
+
+#[test]
+fn rng_keys_are_read_checked_and_hashed_only_when_not_default() {
+    use crate::data::synthetic::DataRng;
+    use crate::nn::WeightRng;
+    let base = parse(GOOD).unwrap();
+    let train = |t: &str| GOOD.replace("steps = 100", &format!("steps = 100\n{t}"));
+    let data = |t: &str| GOOD.replace("noise = 0.1", &format!("noise = 0.1\n{t}"));
+    let rng_of = |c: &Config| match &c.data {
+        DataSource::Synthetic(spec) => spec.rng,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (base.train.rng, rng_of(&base)),
+        (WeightRng::Chacha, DataRng::Nnsweep)
+    );
+    // The defaults spelled out change nothing.
+    for same in [train("rng = \"chacha\""), data("rng = \"nnsweep\"")] {
+        assert_eq!(parse(&same).unwrap().settings_hash, base.settings_hash);
+    }
+    // The other streams: read, and a line of their own in the hashed text.
+    let numpy = parse(&train("rng = \"numpy\"")).unwrap();
+    assert_eq!(numpy.train.rng, WeightRng::Numpy);
+    assert!(hash::canonical_text(&numpy.data, &numpy.train).ends_with("\nrng=numpy"));
+    let sklearn = parse(&data("rng = \"sklearn\"")).unwrap();
+    assert_eq!(rng_of(&sklearn), DataRng::Sklearn);
+    assert!(hash::canonical_text(&sklearn.data, &sklearn.train).ends_with("\ndata.rng=sklearn"));
+    let hashes = [&base, &numpy, &sklearn].map(|c| c.settings_hash.clone());
+    assert!(hashes[0] != hashes[1] && hashes[0] != hashes[2] && hashes[1] != hashes[2]);
+    // NumPy's seeds are 32-bit: a bigger one is refused on its line, with the way out.
+    let too_big = train("rng = \"numpy\"").replace("seed = [0, 1]", "seed = [0, 4294967296]");
+    let e = error(&too_big);
+    assert!(
+        e.contains(":13:") && e.contains("grid.seed") && e.contains("4294967295"),
+        "{e}"
+    );
+    assert!(parse(&GOOD.replace("seed = [0, 1]", "seed = [4294967296]")).is_ok());
+    let e = error(&data("rng = \"sklearn\"\nseed = 4294967296"));
+    assert!(e.contains("data.seed") && e.contains("4294967295"), "{e}");
+    // Only the generated datasets have a stream to replace; unknown streams are named.
+    let e = error(&MNIST.replace("test = 100", "test = 100\nrng = \"sklearn\""));
+    assert!(e.contains("data.rng") && e.contains("mnist"), "{e}");
+    let e = error(&train("rng = \"mt19937\""));
+    assert!(e.contains("chacha") && e.contains("numpy"), "{e}");
+    let e = error(&data("rng = \"numpy\""));
+    assert!(e.contains("nnsweep") && e.contains("sklearn"), "{e}");
+}

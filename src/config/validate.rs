@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::schema::{DataKind, RawData, RawSubset};
+use super::schema::{DataKind, RawData, RawDataRng, RawSubset};
 use super::values::{Count, NonEmpty};
 use super::ConfigError;
 use crate::data::mnist::{MnistSpec, Subset};
-use crate::data::synthetic::{Shape, SyntheticSpec};
+use crate::data::synthetic::{DataRng, Shape, SyntheticSpec};
 use crate::data::table::TableSpec;
 use crate::data::DataSource;
 
@@ -121,12 +121,32 @@ pub(super) fn resolve_data(
             };
             let samples = raw.samples.as_ref().map_or(500, |s| s.get_ref().0);
             let test_fraction = raw.test_fraction.as_ref().map_or(0.2, |f| f.get_ref().0);
+            let seed = raw.seed.unwrap_or(0);
+            let rng = match raw.rng.as_ref().map(|r| (*r.get_ref(), r.span())) {
+                None | Some((RawDataRng::Nnsweep, _)) => DataRng::Nnsweep,
+                Some((RawDataRng::Sklearn, span)) => {
+                    // random_state=seed: NumPy's RandomState takes 32-bit seeds only.
+                    if u32::try_from(seed).is_err() {
+                        return Err(invalid(
+                            span,
+                            "data.seed",
+                            format!(
+                                "{seed} is beyond the seeds scikit-learn's random_state takes \
+                                 (0 to 4294967295) with rng = \"sklearn\"; use a smaller seed \
+                                 or rng = \"nnsweep\""
+                            ),
+                        ));
+                    }
+                    DataRng::Sklearn
+                }
+            };
             let spec = SyntheticSpec {
                 shape,
                 samples,
                 noise: raw.noise.as_ref().map_or(0.1, |n| n.get_ref().0),
                 test_fraction,
-                seed: raw.seed.unwrap_or(0),
+                seed,
+                rng,
             };
             let n_test = spec.n_test();
             if n_test == 0 || n_test >= samples {

@@ -11,6 +11,7 @@ mod backprop;
 mod direct;
 mod engine;
 mod gram;
+pub mod init;
 mod inputs;
 pub mod kernels;
 mod model;
@@ -22,6 +23,7 @@ pub mod train;
 
 pub use backprop::cost_and_gradient;
 pub use engine::{step_flops, Engine, Parallelism};
+pub use init::WeightRng;
 pub use inputs::SharedInputs;
 pub use network::{flops_per_step, n_params, Network};
 pub use recipe::{Precision, Recipe, RecipeError, RecipeParams};

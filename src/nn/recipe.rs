@@ -5,6 +5,7 @@
 //! use reads the resolved choice instead of deciding again.
 
 use super::engine::Engine;
+use super::init::WeightRng;
 
 /// The floating-point type a run trains in. Models come out in f64 either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,6 +34,8 @@ pub struct RecipeParams {
     log_every: usize,
     engine: Engine,
     precision: Precision,
+    /// The stream the seed starts for the initial weights (`[train] rng`).
+    weight_rng: WeightRng,
 }
 
 /// A checked recipe: every value valid, the engine resolved for the run's sample counts.
@@ -60,6 +63,7 @@ impl Recipe {
             log_every: 0,
             engine: Engine::Auto,
             precision: Precision::F64,
+            weight_rng: WeightRng::Chacha,
         }
     }
 
@@ -95,6 +99,10 @@ impl Recipe {
     }
     pub fn precision(&self) -> Precision {
         self.params.precision
+    }
+    /// The stream of the initial weights; the seed was checked against it.
+    pub fn weight_rng(&self) -> WeightRng {
+        self.params.weight_rng
     }
     /// Training samples the recipe was checked for (the columns the gradient sees).
     pub fn n_train(&self) -> usize {
@@ -139,6 +147,10 @@ impl RecipeParams {
         self.precision = precision;
         self
     }
+    pub fn weight_rng(mut self, weight_rng: WeightRng) -> Self {
+        self.weight_rng = weight_rng;
+        self
+    }
 
     /// Checks every value and resolves the engine for `n_train` training samples and `n_eval`
     /// evaluated ones: the only way to a [`Recipe`].
@@ -168,6 +180,9 @@ impl RecipeParams {
         }
         if n_train == 0 {
             return bad("no training sample".into());
+        }
+        if let Err(e) = p.weight_rng.check_seed(p.seed) {
+            return bad(e.to_string());
         }
         let engine = p.engine.resolve(&p.sizes, n_train, n_eval, p.steps);
         Ok(Recipe {
@@ -204,6 +219,7 @@ mod tests {
             (ok().steps(0), "steps"),
             (Recipe::params(&[3]).eta(1.0).steps(1), "layer"),
             (Recipe::params(&[3, 0, 2]).eta(1.0).steps(1), "layer"),
+            (ok().weight_rng(WeightRng::Numpy).seed(1 << 32), "NumPy"),
         ] {
             let e = bad.check(10, 0).unwrap_err().to_string();
             assert!(e.contains(what), "{e}");

@@ -121,7 +121,7 @@ fn train_in<'a, T: Precise>(
     let n = data.x.ncols();
     let engine = recipe.engine();
     let inputs = shared_inputs::<T>(context.shared, data.x, &[data.test_x]);
-    let init = Network::init(recipe.sizes(), recipe.seed());
+    let init = super::init::initial_network(recipe);
     let mut net = Model::<T>::new(&init, engine, n);
 
     // w1(0)·X and w1(0)·X_test for the Gram engine.
@@ -247,7 +247,7 @@ fn step_closure<T: Precise + 'static>(
     let engine = recipe.engine();
     let x = x.mapv(T::from_f64);
     let labels = labels.to_vec();
-    let init = Network::init(recipe.sizes(), recipe.seed());
+    let init = super::init::initial_network(recipe);
     let mut net = Model::<T>::new(&init, engine, n);
     let gram = (engine == Engine::Gram).then(|| {
         (
