@@ -9,6 +9,7 @@
 //! runs of one shard, interleaved by grid position.
 
 use crate::config::Config;
+use crate::data::augment::{image_side, Augment, NotSquare};
 use crate::data::Dataset;
 use crate::nn::{n_params, Recipe, RecipeError};
 
@@ -20,6 +21,8 @@ pub struct RunSpec {
     pub id: String,
     /// Train on the first `n` training samples only; `None`: all of them.
     pub train_size: Option<usize>,
+    /// How those training samples are expanded before training.
+    pub augment: Augment,
     /// Everything the engine needs, checked, with the engine resolved for this run's samples
     /// and the sweep-wide settings (`[train] engine`, `precision`, `log_every`) in it.
     pub recipe: Recipe,
@@ -36,7 +39,7 @@ impl RunSpec {
         self.recipe.sizes()
     }
 
-    /// Number of training samples this run uses out of `available`.
+    /// Number of training samples this run takes out of `available`, before augmentation.
     pub fn n_train(&self, available: usize) -> usize {
         self.train_size.map_or(available, |n| n.min(available))
     }
@@ -61,10 +64,19 @@ pub fn hidden_label(hidden: &[usize]) -> String {
         .join("x")
 }
 
+/// Why a plan cannot be made from a config and its data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
+    #[error(transparent)]
+    Augment(#[from] NotSquare),
+}
+
 /// Every run of the grid, hidden sizes outermost and seeds innermost, so that the runs of one
 /// table cell are neighbours in the results file. Each run's recipe is checked here, and its
 /// engine resolved, once, for the samples of `data` it will train on.
-pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeError> {
+pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, PlanError> {
     let grid = &config.grid;
     let train = &config.train;
     let steps = grid.steps.clone().unwrap_or_else(|| vec![train.steps]);
@@ -74,7 +86,11 @@ pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeErr
         None => vec![None],
     };
     let (d, k) = (data.n_features(), data.n_classes);
-    let n_eval = data.test.len();
+    let (n_eval, n_val) = (data.n_eval(), data.n_val());
+    let augments = [Augment::None];
+    if augments.contains(&Augment::Shift) {
+        image_side(d)?;
+    }
     let mut runs = Vec::new();
     for hidden in &grid.hidden {
         let mut layers = vec![d];
@@ -95,12 +111,13 @@ pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeErr
                                 .log_every(train.log_every)
                                 .engine(train.engine)
                                 .precision(train.precision)
-                                .check(n_train, n_eval)?;
+                                .check_with_validation(n_train, n_eval, n_val)?;
                             let id = run_id(hidden, eta, l2, steps, train_size, seed);
                             runs.push(RunSpec {
                                 index: runs.len(),
                                 id,
                                 train_size,
+                                augment: Augment::None,
                                 recipe,
                             });
                         }
@@ -411,6 +428,7 @@ mod tests {
             name: "zeros".into(),
             n_classes: 10,
             train: split(500),
+            validation: None,
             test: split(100),
         };
         let run =

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use crate::data::Dataset;
+use crate::data::augment::{self, Augment};
+use crate::data::{Dataset, Split};
 use crate::nn::{self, Abandoned, Outcome, TrainData};
 use crate::plan::RunSpec;
 use crate::results::RunRecord;
@@ -64,6 +65,8 @@ pub fn run_all<'a>(
         .expect("creating worker threads");
     let next = AtomicUsize::new(0);
     let order = longest_first(runs);
+    // Expanded training sets, made once per training size (before `shared`, which borrows them).
+    let augmented = augmented_sets(runs, data);
     let shared = nn::SharedInputs::new();
     let (sender, receiver) = mpsc::sync_channel::<Finished<'a>>(0);
     let mut tally = Tally::default();
@@ -82,7 +85,7 @@ pub fn run_all<'a>(
                     };
                     let spec = &runs[i];
                     let started = Instant::now();
-                    let outcome = train_one(spec, data, &shared, &control.abandon);
+                    let outcome = train_one(spec, data, &augmented, &shared, &control.abandon);
                     let seconds = started.elapsed().as_secs_f64();
                     let finished = Finished {
                         spec,
@@ -116,16 +119,47 @@ fn longest_first(runs: &[RunSpec]) -> Vec<usize> {
     order
 }
 
+/// The training sets of the runs with `augment = "shift"`, by training size: each made once
+/// and shared by every run of that size. Plans check that the data are square images.
+fn augmented_sets(runs: &[RunSpec], data: &Dataset) -> Vec<(usize, Split)> {
+    let mut sets: Vec<(usize, Split)> = Vec::new();
+    for run in runs.iter().filter(|r| r.augment == Augment::Shift) {
+        let n = run.n_train(data.train.len());
+        if sets.iter().all(|(m, _)| *m != n) {
+            let (x, labels) = data.train.head(n);
+            let set = augment::shift(x, labels).expect("the plan checked the images are square");
+            sets.push((n, set));
+        }
+    }
+    sets
+}
+
 fn train_one<'d>(
     spec: &RunSpec,
     data: &'d Dataset,
+    augmented: &'d [(usize, Split)],
     shared: &nn::SharedInputs<'d>,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
-    let (x, labels) = data.train.head(spec.n_train(data.train.len()));
+    let n = spec.n_train(data.train.len());
+    let (x, labels) = match spec.augment {
+        Augment::None => data.train.head(n),
+        Augment::Shift => {
+            let set = &augmented
+                .iter()
+                .find(|(m, _)| *m == n)
+                .expect("made for every size")
+                .1;
+            (set.x.view(), &set.labels[..])
+        }
+    };
     let train_data = TrainData {
         x,
         labels,
+        validation: data
+            .validation
+            .as_ref()
+            .map(|v| (v.x.view(), &v.labels[..])),
         test_x: data.test.x.view(),
         test_labels: &data.test.labels,
     };
@@ -199,6 +233,7 @@ mod tests {
             index,
             id: format!("r{index}"),
             train_size: None,
+            augment: crate::data::augment::Augment::None,
             recipe,
         }
     }
@@ -234,6 +269,7 @@ mod tests {
             name: "gram".into(),
             n_classes: 3,
             train: crate::data::Split::new(x.clone(), labels.clone()),
+            validation: None,
             test: crate::data::Split::new(x, labels),
         };
         let runs: Vec<RunSpec> = (0..2)

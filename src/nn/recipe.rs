@@ -16,6 +16,26 @@ pub enum Precision {
     F32,
 }
 
+/// Which accuracy picks the kept model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Select {
+    /// Training accuracy: the lecture's choice, and exactly what over-fits.
+    #[default]
+    Train,
+    /// Accuracy on the validation samples (never the test set).
+    Validation,
+}
+
+impl Select {
+    /// `"train"`, `"validation"`: as configs and results files write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::Train => "train",
+            Select::Validation => "validation",
+        }
+    }
+}
+
 /// A recipe value the engine cannot train with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid training recipe: {0}")]
@@ -33,6 +53,9 @@ pub struct RecipeParams {
     log_every: usize,
     engine: Engine,
     precision: Precision,
+    dropout: f64,
+    select: Select,
+    patience: Option<usize>,
 }
 
 /// A checked recipe: every value valid, the engine resolved for the run's sample counts.
@@ -44,6 +67,7 @@ pub struct Recipe {
     engine: Engine,
     n_train: usize,
     n_eval: usize,
+    n_val: usize,
 }
 
 impl Recipe {
@@ -60,6 +84,9 @@ impl Recipe {
             log_every: 0,
             engine: Engine::Auto,
             precision: Precision::F64,
+            dropout: 0.0,
+            select: Select::Train,
+            patience: None,
         }
     }
 
@@ -95,6 +122,22 @@ impl Recipe {
     }
     pub fn precision(&self) -> Precision {
         self.params.precision
+    }
+    /// Probability that a hidden unit is dropped at a training step (0: no dropout).
+    pub fn dropout(&self) -> f64 {
+        self.params.dropout
+    }
+    /// Which accuracy picks the kept model.
+    pub fn select(&self) -> Select {
+        self.params.select
+    }
+    /// Stop when the selecting accuracy has not improved for this many steps.
+    pub fn patience(&self) -> Option<usize> {
+        self.params.patience
+    }
+    /// Validation samples the recipe was checked for (0: none).
+    pub fn n_val(&self) -> usize {
+        self.n_val
     }
     /// Training samples the recipe was checked for (the columns the gradient sees).
     pub fn n_train(&self) -> usize {
@@ -139,10 +182,39 @@ impl RecipeParams {
         self.precision = precision;
         self
     }
+    /// Inverted dropout on hidden units with this probability, in [0, 1).
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+    pub fn select(mut self, select: Select) -> Self {
+        self.select = select;
+        self
+    }
+    /// At least 1 step when set.
+    pub fn patience(mut self, patience: Option<usize>) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// [`check`](Self::check) for a run that also has `n_val` validation samples (counted in
+    /// `n_eval` too); `select = Validation` needs some.
+    pub fn check_with_validation(
+        self,
+        n_train: usize,
+        n_eval: usize,
+        n_val: usize,
+    ) -> Result<Recipe, RecipeError> {
+        self.checked(n_train, n_eval, n_val)
+    }
 
     /// Checks every value and resolves the engine for `n_train` training samples and `n_eval`
     /// evaluated ones: the only way to a [`Recipe`].
     pub fn check(self, n_train: usize, n_eval: usize) -> Result<Recipe, RecipeError> {
+        self.checked(n_train, n_eval, 0)
+    }
+
+    fn checked(self, n_train: usize, n_eval: usize, n_val: usize) -> Result<Recipe, RecipeError> {
         let bad = |m: String| Err(RecipeError(m));
         let p = &self;
         if p.sizes.len() < 2 || p.sizes.contains(&0) {
@@ -166,6 +238,25 @@ impl RecipeParams {
         if p.steps == 0 {
             return bad("steps 0: a run takes at least one step".into());
         }
+        if !(0.0..1.0).contains(&p.dropout) {
+            return bad(format!(
+                "dropout {}: a probability of dropping a unit, at least 0 and below 1",
+                p.dropout
+            ));
+        }
+        if p.patience == Some(0) {
+            return bad("patience 0: at least 1 step".into());
+        }
+        if p.select == Select::Validation && n_val == 0 {
+            return bad(
+                "select = \"validation\" needs validation samples, and there are none".into(),
+            );
+        }
+        if n_val > n_eval {
+            return bad(format!(
+                "{n_val} validation samples among {n_eval} evaluated ones"
+            ));
+        }
         if n_train == 0 {
             return bad("no training sample".into());
         }
@@ -175,6 +266,7 @@ impl RecipeParams {
             engine,
             n_train,
             n_eval,
+            n_val,
         })
     }
 }
