@@ -182,7 +182,7 @@ pub fn record(
     RunRecord {
         run_id: spec.id.clone(),
         dataset: data.name.clone(),
-        n_train: spec.n_train(data.train.len()),
+        n_train: spec.recipe.n_train(),
         n_test: data.test.len(),
         hidden: spec.hidden_label(),
         n_params: spec.n_params(),
@@ -200,6 +200,14 @@ pub fn record(
         diverged: outcome.diverged,
         seconds,
         config_hash: config_hash.to_string(),
+        n_val: data.validation.as_ref().map(Split::len),
+        dropout: spec.recipe.dropout(),
+        augment: spec.augment.name().into(),
+        select: spec.recipe.select().name().into(),
+        patience: spec.recipe.patience(),
+        val_acc: outcome.best_val_acc,
+        final_val_acc: outcome.final_val_acc,
+        stopped_step: Some(outcome.stopped_step),
     }
 }
 
@@ -314,5 +322,72 @@ mod tests {
             assert_eq!(tally.finished + tally.abandoned, handed);
             assert!(tally.not_started >= 60 - 1 - threads);
         }
+    }
+
+    #[test]
+    fn remedies_give_the_same_numbers_on_any_thread_count() {
+        use crate::data::augment::Augment;
+        use crate::nn::Select;
+        use ndarray::Array2;
+        // 3×3 images, a validation split: dropout, augmentation and validation selection.
+        let images = |n: usize, salt: usize| {
+            let x = Array2::from_shape_fn((9, n), |(i, j)| {
+                ((i * 7 + j * 13 + salt) % 11) as f64 / 11.0
+            });
+            let labels: Vec<u8> = (0..n).map(|j| ((j * 5 + salt) % 3) as u8).collect();
+            crate::data::Split::new(x, labels)
+        };
+        let data = Dataset {
+            name: "tiny".into(),
+            n_classes: 3,
+            train: images(30, 0),
+            validation: Some(images(10, 1)),
+            test: images(10, 2),
+        };
+        let mut runs = Vec::new();
+        for (i, (dropout, augment, select)) in [
+            (0.0, Augment::None, Select::Train),
+            (0.3, Augment::None, Select::Validation),
+            (0.0, Augment::Shift, Select::Train),
+            (0.5, Augment::Shift, Select::Validation),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n = augment.expanded(30);
+            let recipe = Recipe::params(&[9, 6, 3])
+                .eta(0.05)
+                .steps(80)
+                .seed(i as u64)
+                .dropout(dropout)
+                .select(select)
+                .patience(Some(50))
+                .check_with_validation(n, 20, 10)
+                .unwrap();
+            runs.push(RunSpec {
+                index: i,
+                id: format!("r{i}"),
+                train_size: None,
+                augment,
+                recipe,
+            });
+        }
+        let outcomes = |threads| {
+            let mut out = vec![None; runs.len()];
+            run_all(&runs, &data, threads, &Control::default(), |f| {
+                out[f.spec.index] = Some(f.outcome.unwrap());
+            });
+            out
+        };
+        let one = outcomes(1);
+        assert!(one.iter().all(Option::is_some));
+        assert_eq!(outcomes(3), one);
+        let rec = record(&runs[3], &data, one[3].as_ref().unwrap(), 0.0, "h");
+        assert_eq!((rec.n_train, rec.n_val), (150, Some(10)));
+        assert_eq!(
+            (rec.augment.as_str(), rec.select.as_str()),
+            ("shift", "validation")
+        );
+        assert!(rec.val_acc.is_some() && rec.stopped_step.is_some());
     }
 }

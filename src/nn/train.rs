@@ -346,7 +346,7 @@ fn step_closure<T: Precise + 'static>(
 mod tests {
     use super::*;
     use crate::nn::backprop::cost_and_gradient;
-    use crate::nn::recipe::RecipeParams;
+    use crate::nn::recipe::{RecipeParams, Select};
     use ndarray::Array2;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -657,5 +657,130 @@ mod tests {
         }
         assert_eq!(shared.f64.lock().unwrap().len(), 1);
         assert_eq!(shared.f32.lock().unwrap().len(), 1);
+    }
+
+    /// The Gram engine stays exact with each remedy: dropout on hidden units, validation-based
+    /// selection with patience, and shifted images all keep w1 in the span of the training
+    /// inputs. 4×4 "images", fewer samples than inputs (and more, once shifted).
+    #[test]
+    fn gram_and_direct_agree_to_1e8_after_100_steps_with_each_remedy() {
+        let (x, labels) = linear_rule_data(16, 12, 3, 21);
+        let (vx, vl) = linear_rule_data(16, 8, 3, 22);
+        let (tx, tl) = linear_rule_data(16, 9, 3, 23);
+        let shifted = crate::data::augment::shift(x.view(), &labels).unwrap();
+        let plain = Recipe::params(&[16, 7, 3])
+            .eta(0.05)
+            .l2(0.01)
+            .steps(100)
+            .seed(4);
+        let cases: [(&str, RecipeParams, bool); 4] = [
+            ("dropout", plain.clone().dropout(0.3), false),
+            (
+                "select validation",
+                plain.clone().select(Select::Validation),
+                false,
+            ),
+            (
+                "patience",
+                plain
+                    .clone()
+                    .select(Select::Validation)
+                    .patience(Some(1000)),
+                false,
+            ),
+            ("augment shift", plain.clone(), true),
+        ];
+        for (name, params, augment) in cases {
+            let (x, labels) = if augment {
+                (shifted.x.view(), &shifted.labels[..])
+            } else {
+                (x.view(), &labels[..])
+            };
+            let data = TrainData {
+                x,
+                labels,
+                validation: Some((vx.view(), &vl)),
+                test_x: tx.view(),
+                test_labels: &tl,
+            };
+            let run = |engine| {
+                let r = params
+                    .clone()
+                    .engine(engine)
+                    .check_with_validation(x.ncols(), 17, 8)
+                    .unwrap();
+                let (shared, never) = (SharedInputs::new(), AtomicBool::new(false));
+                train_with_final(&r, data, context(&shared, &never)).unwrap()
+            };
+            let (direct, direct_net) = run(Engine::Direct);
+            let (gram, gram_net) = run(Engine::Gram);
+            for l in 0..2 {
+                let w = relative(&gram_net.weights[l], &direct_net.weights[l]);
+                assert!(w < 1e-8, "{name}, layer {l}: weights differ by {w}");
+            }
+            assert_eq!(gram.stopped_step, direct.stopped_step, "{name}");
+            assert_eq!(gram.best_val_acc, direct.best_val_acc, "{name}");
+            assert!(direct.best_val_acc.is_some(), "{name}");
+        }
+        // Dropout changes the run (its masks are drawn), and the same run again is the same.
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            validation: None,
+            test_x: tx.view(),
+            test_labels: &tl,
+        };
+        let never = AtomicBool::new(false);
+        let with = train(
+            &plain.clone().dropout(0.3).check(12, 9).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        let again = train(
+            &plain.clone().dropout(0.3).check(12, 9).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        let without = train(&plain.clone().check(12, 9).unwrap(), data, &never).unwrap();
+        assert_eq!(with, again);
+        assert_ne!(with.final_cost, without.final_cost);
+    }
+
+    #[test]
+    fn validation_selects_the_kept_model_and_patience_stops_the_run() {
+        let (x, labels) = random_data(2, 40, 2, 4);
+        let (vx, vl) = random_data(2, 20, 2, 5);
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            validation: Some((vx.view(), &vl)),
+            test_x: vx.view(),
+            test_labels: &vl,
+        };
+        let never = AtomicBool::new(false);
+        let by_val = spec(300, 0.0).eta(0.5).select(Select::Validation);
+        let out = train(
+            &by_val.clone().check_with_validation(40, 40, 20).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        // The test set here is the validation set: the kept model is the best on it.
+        assert_eq!(out.best_val_acc, Some(out.best_test_acc));
+        assert!(out.best_test_acc >= out.final_test_acc);
+        assert_eq!(out.stopped_step, 300);
+        let patient = by_val
+            .patience(Some(5))
+            .check_with_validation(40, 40, 20)
+            .unwrap();
+        let stopped = train(&patient, data, &never).unwrap();
+        assert!(stopped.stopped_step < 300, "{}", stopped.stopped_step);
+        assert_eq!(stopped.stopped_step - stopped.best_step, 5);
+        assert!(spec(10, 0.0)
+            .select(Select::Validation)
+            .check(40, 20)
+            .is_err());
     }
 }
