@@ -409,7 +409,9 @@ pub fn read_records(path: &Path) -> Result<Vec<RunRecord>, ReadError> {
             line: 1,
             message: e.to_string(),
         })?;
-        if !headers.iter().eq(COLUMNS.iter().copied()) {
+        // 0.1's columns, and the overfitting lab's after them in files written since.
+        let current = COLUMNS.iter().chain(LAB_COLUMNS).copied();
+        if !headers.iter().eq(COLUMNS.iter().copied()) && !headers.iter().eq(current) {
             return Err(ReadError::Header {
                 path: path.to_path_buf(),
                 found: headers.iter().collect::<Vec<_>>().join(","),
