@@ -549,7 +549,7 @@ mod tests {
         std::fs::write(&path, b"run_id,data").unwrap();
         assert_eq!(ResultsWriter::append(&path).unwrap().dropped(), 11);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, format!("{}\n", COLUMNS.join(",")));
+        assert_eq!(text, header_line());
     }
 
     #[test]
