@@ -126,6 +126,7 @@ fn mnist_small() -> Dataset {
             "train-labels-first10k-idx1-ubyte.gz",
             500,
         ),
+        validation: None,
         test: mnist_split(
             "t10k-images-idx3-ubyte.gz",
             "t10k-labels-idx1-ubyte.gz",
@@ -247,6 +248,7 @@ fn time_run(w: &Workload) -> (f64, f64, f64) {
     let data = TrainData {
         x: w.data.train.x.view(),
         labels: &w.data.train.labels,
+        validation: None,
         test_x: w.data.test.x.view(),
         test_labels: &w.data.test.labels,
     };
@@ -306,6 +308,7 @@ fn sweep_runs(data: &Dataset, steps: usize) -> Vec<RunSpec> {
                 index: runs.len(),
                 id: format!("h30_eta{eta}_seed{seed}"),
                 train_size: None,
+                augment: nnsweep::data::augment::Augment::None,
                 recipe,
             });
         }

@@ -8,9 +8,10 @@
 //! A sweep spread over several jobs runs one [`Shard`] of the plan in each: [`select`] keeps the
 //! runs of one shard, interleaved by grid position.
 
-use crate::config::Config;
+use crate::config::{Config, Grid};
+use crate::data::augment::{image_side, Augment, NotSquare};
 use crate::data::Dataset;
-use crate::nn::{n_params, Recipe, RecipeError};
+use crate::nn::{n_params, Recipe, RecipeError, Select};
 
 /// One network to train: a point of the grid, with its checked recipe.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,8 @@ pub struct RunSpec {
     pub id: String,
     /// Train on the first `n` training samples only; `None`: all of them.
     pub train_size: Option<usize>,
+    /// How those training samples are expanded before training.
+    pub augment: Augment,
     /// Everything the engine needs, checked, with the engine resolved for this run's samples
     /// and the sweep-wide settings (`[train] engine`, `precision`, `log_every`) in it.
     pub recipe: Recipe,
@@ -36,7 +39,7 @@ impl RunSpec {
         self.recipe.sizes()
     }
 
-    /// Number of training samples this run uses out of `available`.
+    /// Number of training samples this run takes out of `available`, before augmentation.
     pub fn n_train(&self, available: usize) -> usize {
         self.train_size.map_or(available, |n| n.min(available))
     }
@@ -61,20 +64,59 @@ pub fn hidden_label(hidden: &[usize]) -> String {
         .join("x")
 }
 
-/// Every run of the grid, hidden sizes outermost and seeds innermost, so that the runs of one
-/// table cell are neighbours in the results file. Each run's recipe is checked here, and its
-/// engine resolved, once, for the samples of `data` it will train on.
-pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeError> {
-    let grid = &config.grid;
+/// Why a plan cannot be made from a config and its data.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
+    #[error(transparent)]
+    Augment(#[from] NotSquare),
+}
+
+/// Every run of the sweep: the runs of `[grid]`, then those of each `[[variant]]` not already
+/// planned (same id), each grid with hidden sizes outermost and seeds innermost, so that the
+/// runs of one table cell are neighbours in the results file. Each run's recipe is checked
+/// here, and its engine resolved, once, for the samples of `data` it will train on.
+pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, PlanError> {
+    let mut runs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for grid in std::iter::once(&config.grid).chain(&config.variants) {
+        for run in expand_grid(config, grid, data)? {
+            if seen.insert(run.id.clone()) {
+                runs.push(RunSpec {
+                    index: runs.len(),
+                    ..run
+                });
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// The runs of one grid (indices to be set by [`expand`]).
+fn expand_grid(config: &Config, grid: &Grid, data: &Dataset) -> Result<Vec<RunSpec>, PlanError> {
     let train = &config.train;
-    let steps = grid.steps.clone().unwrap_or_else(|| vec![train.steps]);
-    let l2s = grid.l2.clone().unwrap_or_else(|| vec![train.l2]);
+    fn axis<T: Clone>(swept: &Option<Vec<T>>, default: T) -> Vec<T> {
+        swept.clone().unwrap_or_else(|| vec![default])
+    }
+    let steps = axis(&grid.steps, train.steps);
+    let l2s = axis(&grid.l2, train.l2);
+    let dropouts = axis(&grid.dropout, train.dropout);
+    let augments = axis(&grid.augment, train.augment);
+    let selects = axis(&grid.select, train.select);
+    let patiences: Vec<Option<usize>> = match &grid.patience {
+        Some(p) => p.iter().copied().map(Some).collect(),
+        None => vec![train.patience],
+    };
     let sizes: Vec<Option<usize>> = match &grid.train_size {
         Some(sizes) => sizes.iter().copied().map(Some).collect(),
         None => vec![None],
     };
     let (d, k) = (data.n_features(), data.n_classes);
-    let n_eval = data.test.len();
+    let (n_eval, n_val) = (data.n_eval(), data.n_val());
+    if augments.contains(&Augment::Shift) {
+        image_side(d)?;
+    }
     let mut runs = Vec::new();
     for hidden in &grid.hidden {
         let mut layers = vec![d];
@@ -84,26 +126,44 @@ pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeErr
             for &l2 in &l2s {
                 for &steps in &steps {
                     for &train_size in &sizes {
-                        for &seed in &grid.seed {
-                            let n_train =
-                                train_size.map_or(data.train.len(), |n| n.min(data.train.len()));
-                            let recipe = Recipe::params(&layers)
-                                .eta(eta)
-                                .l2(l2)
-                                .steps(steps)
-                                .seed(seed)
-                                .log_every(train.log_every)
-                                .engine(train.engine)
-                                .precision(train.precision)
-                                .weight_rng(train.rng)
-                                .check(n_train, n_eval)?;
-                            let id = run_id(hidden, eta, l2, steps, train_size, seed);
-                            runs.push(RunSpec {
-                                index: runs.len(),
-                                id,
-                                train_size,
-                                recipe,
-                            });
+                        for &dropout in &dropouts {
+                            for &augment in &augments {
+                                for &select in &selects {
+                                    for &patience in &patiences {
+                                        for &seed in &grid.seed {
+                                            let n_train = train_size
+                                                .map_or(data.train.len(), |n| {
+                                                    n.min(data.train.len())
+                                                });
+                                            let recipe = Recipe::params(&layers)
+                                                .eta(eta)
+                                                .l2(l2)
+                                                .steps(steps)
+                                                .seed(seed)
+                                                .log_every(train.log_every)
+                                                .engine(train.engine)
+                                                .precision(train.precision)
+                                                .dropout(dropout)
+                                                .select(select)
+                                                .patience(patience)
+                                                .weight_rng(train.rng)
+                                                .check_with_validation(
+                                                    augment.expanded(n_train),
+                                                    n_eval,
+                                                    n_val,
+                                                )?;
+                                            let id = run_id(&recipe, train_size, augment);
+                                            runs.push(RunSpec {
+                                                index: 0,
+                                                id,
+                                                train_size,
+                                                augment,
+                                                recipe,
+                                            });
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -253,20 +313,34 @@ pub fn select(runs: Vec<RunSpec>, shard: Option<Shard>) -> Vec<RunSpec> {
     }
 }
 
-/// `h30x30_eta0.0005_l2=0_steps20000_seed2` (with `_n500` before the seed when the training
-/// size is swept). Rust prints floats in their shortest exact form, so ids round-trip.
-fn run_id(
-    hidden: &[usize],
-    eta: f64,
-    l2: f64,
-    steps: usize,
-    train_size: Option<usize>,
-    seed: u64,
-) -> String {
-    let size = train_size.map(|n| format!("_n{n}")).unwrap_or_default();
+/// `h30x30_eta0.0005_l2=0_steps20000_seed2`, with `_n500` before the seed when the training
+/// size is swept, and the remedies' parts when not at their default (`_drop0.2`, `_shift`,
+/// `_selval`, `_pat500`), so the ids of sweeps without them are those of 0.1. Rust prints floats
+/// in their shortest exact form, so ids round-trip.
+fn run_id(recipe: &Recipe, train_size: Option<usize>, augment: Augment) -> String {
+    let mut extra = String::new();
+    if let Some(n) = train_size {
+        extra += &format!("_n{n}");
+    }
+    if recipe.dropout() != 0.0 {
+        extra += &format!("_drop{}", recipe.dropout());
+    }
+    if augment != Augment::None {
+        extra += &format!("_{}", augment.name());
+    }
+    if recipe.select() != Select::Train {
+        extra += "_selval";
+    }
+    if let Some(p) = recipe.patience() {
+        extra += &format!("_pat{p}");
+    }
     format!(
-        "h{}_eta{eta}_l2={l2}_steps{steps}{size}_seed{seed}",
-        hidden_label(hidden)
+        "h{}_eta{}_l2={}_steps{}{extra}_seed{}",
+        hidden_label(recipe.hidden()),
+        recipe.eta(),
+        recipe.l2(),
+        recipe.steps(),
+        recipe.seed()
     )
 }
 
@@ -412,6 +486,7 @@ mod tests {
             name: "zeros".into(),
             n_classes: 10,
             train: split(500),
+            validation: None,
             test: split(100),
         };
         let run =

@@ -48,6 +48,39 @@ pub struct RunRecord {
     pub seconds: f64,
     /// Hash of the settings that determine a result besides the grid parameters ([data], [train]).
     pub config_hash: String,
+    // The overfitting lab's columns ([`LAB_COLUMNS`]), after 0.1's: files written before them
+    // read with their defaults.
+    /// Validation samples (empty: the sweep has no validation data).
+    #[serde(default)]
+    pub n_val: Option<usize>,
+    /// Probability of dropping a hidden unit at a training step (0: no dropout).
+    #[serde(default)]
+    pub dropout: f64,
+    /// "none", or "shift": each training image and its four one-pixel shifts.
+    #[serde(default = "lecture_augment")]
+    pub augment: String,
+    /// Which accuracy picked the kept model: "train" (the lecture's) or "validation".
+    #[serde(default = "lecture_select")]
+    pub select: String,
+    /// Steps without improvement after which the run stopped (empty: never).
+    #[serde(default)]
+    pub patience: Option<usize>,
+    /// Validation accuracy of the kept model (empty without validation data).
+    #[serde(default)]
+    pub val_acc: Option<f64>,
+    #[serde(default)]
+    pub final_val_acc: Option<f64>,
+    /// The last step the run took: `steps`, or earlier by patience or divergence.
+    #[serde(default)]
+    pub stopped_step: Option<usize>,
+}
+
+fn lecture_augment() -> String {
+    "none".into()
+}
+
+fn lecture_select() -> String {
+    "train".into()
 }
 
 /// Appends records to a CSV file, one whole line per record, flushed at once.
@@ -318,7 +351,7 @@ fn header_line() -> String {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(vec![]);
-    w.write_record(COLUMNS)
+    w.write_record(COLUMNS.iter().chain(LAB_COLUMNS))
         .expect("writing to a Vec cannot fail");
     String::from_utf8(w.into_inner().expect("in-memory")).expect("ASCII header")
 }
@@ -356,6 +389,19 @@ pub const COLUMNS: &[&str] = &[
     "diverged",
     "seconds",
     "config_hash",
+];
+
+/// The overfitting lab's columns, written after [`COLUMNS`] (the columns every results file
+/// has, since 0.1): validation data, the remedies' axes, and where runs stopped.
+pub const LAB_COLUMNS: &[&str] = &[
+    "n_val",
+    "dropout",
+    "augment",
+    "select",
+    "patience",
+    "val_acc",
+    "final_val_acc",
+    "stopped_step",
 ];
 
 /// Why a results file could not be read.
@@ -401,7 +447,9 @@ pub fn read_records(path: &Path) -> Result<Vec<RunRecord>, ReadError> {
             line: 1,
             message: e.to_string(),
         })?;
-        if !headers.iter().eq(COLUMNS.iter().copied()) {
+        // 0.1's columns, and the overfitting lab's after them in files written since.
+        let current = COLUMNS.iter().chain(LAB_COLUMNS).copied();
+        if !headers.iter().eq(COLUMNS.iter().copied()) && !headers.iter().eq(current) {
             return Err(ReadError::Header {
                 path: path.to_path_buf(),
                 found: headers.iter().collect::<Vec<_>>().join(","),
@@ -530,13 +578,22 @@ mod tests {
             diverged: false,
             seconds: 0.25,
             config_hash: "abc".into(),
+            n_val: None,
+            dropout: 0.0,
+            augment: "none".into(),
+            select: "train".into(),
+            patience: None,
+            val_acc: None,
+            final_val_acc: None,
+            stopped_step: None,
         }
     }
 
     #[test]
     fn columns_match_the_record_fields() {
         let line = header_line();
-        assert_eq!(line.trim_end(), COLUMNS.join(","));
+        let all: Vec<&str> = COLUMNS.iter().chain(LAB_COLUMNS).copied().collect();
+        assert_eq!(line.trim_end(), all.join(","));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let mut w = ResultsWriter::append(&path).unwrap();
@@ -544,7 +601,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
         let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(headers, COLUMNS);
+        assert_eq!(headers, all);
     }
 
     #[test]
@@ -598,7 +655,7 @@ mod tests {
         std::fs::write(&path, b"run_id,data").unwrap();
         assert_eq!(ResultsWriter::append(&path).unwrap().dropped(), 11);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, format!("{}\n", COLUMNS.join(",")));
+        assert_eq!(text, header_line());
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use crate::data::Dataset;
+use crate::data::augment::{self, Augment};
+use crate::data::{Dataset, Split};
 use crate::nn::{self, Abandoned, Outcome, TrainData};
 use crate::plan::RunSpec;
 use crate::results::RunRecord;
@@ -65,6 +66,8 @@ pub fn run_all<'a>(
         .build()?;
     let next = AtomicUsize::new(0);
     let order = longest_first(runs);
+    // Expanded training sets, made once per training size (before `shared`, which borrows them).
+    let augmented = augmented_sets(runs, data);
     let shared = nn::SharedInputs::new();
     let (sender, receiver) = mpsc::sync_channel::<Finished<'a>>(0);
     let mut tally = Tally::default();
@@ -83,7 +86,7 @@ pub fn run_all<'a>(
                     };
                     let spec = &runs[i];
                     let started = Instant::now();
-                    let outcome = train_one(spec, data, &shared, &control.abandon);
+                    let outcome = train_one(spec, data, &augmented, &shared, &control.abandon);
                     let seconds = started.elapsed().as_secs_f64();
                     let finished = Finished {
                         spec,
@@ -117,16 +120,47 @@ fn longest_first(runs: &[RunSpec]) -> Vec<usize> {
     order
 }
 
+/// The training sets of the runs with `augment = "shift"`, by training size: each made once
+/// and shared by every run of that size. Plans check that the data are square images.
+fn augmented_sets(runs: &[RunSpec], data: &Dataset) -> Vec<(usize, Split)> {
+    let mut sets: Vec<(usize, Split)> = Vec::new();
+    for run in runs.iter().filter(|r| r.augment == Augment::Shift) {
+        let n = run.n_train(data.train.len());
+        if sets.iter().all(|(m, _)| *m != n) {
+            let (x, labels) = data.train.head(n);
+            let set = augment::shift(x, labels).expect("the plan checked the images are square");
+            sets.push((n, set));
+        }
+    }
+    sets
+}
+
 fn train_one<'d>(
     spec: &RunSpec,
     data: &'d Dataset,
+    augmented: &'d [(usize, Split)],
     shared: &nn::SharedInputs<'d>,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
-    let (x, labels) = data.train.head(spec.n_train(data.train.len()));
+    let n = spec.n_train(data.train.len());
+    let (x, labels) = match spec.augment {
+        Augment::None => data.train.head(n),
+        Augment::Shift => {
+            let set = &augmented
+                .iter()
+                .find(|(m, _)| *m == n)
+                .expect("made for every size")
+                .1;
+            (set.x.view(), &set.labels[..])
+        }
+    };
     let train_data = TrainData {
         x,
         labels,
+        validation: data
+            .validation
+            .as_ref()
+            .map(|v| (v.x.view(), &v.labels[..])),
         test_x: data.test.x.view(),
         test_labels: &data.test.labels,
     };
@@ -149,7 +183,7 @@ pub fn record(
     RunRecord {
         run_id: spec.id.clone(),
         dataset: data.name.clone(),
-        n_train: spec.n_train(data.train.len()),
+        n_train: spec.recipe.n_train(),
         n_test: data.test.len(),
         hidden: spec.hidden_label(),
         n_params: spec.n_params(),
@@ -167,6 +201,14 @@ pub fn record(
         diverged: outcome.diverged,
         seconds,
         config_hash: config_hash.to_string(),
+        n_val: data.validation.as_ref().map(Split::len),
+        dropout: spec.recipe.dropout(),
+        augment: spec.augment.name().into(),
+        select: spec.recipe.select().name().into(),
+        patience: spec.recipe.patience(),
+        val_acc: outcome.best_val_acc,
+        final_val_acc: outcome.final_val_acc,
+        stopped_step: Some(outcome.stopped_step),
     }
 }
 
@@ -201,6 +243,7 @@ mod tests {
             index,
             id: format!("r{index}"),
             train_size: None,
+            augment: crate::data::augment::Augment::None,
             recipe,
         }
     }
@@ -237,6 +280,7 @@ mod tests {
             name: "gram".into(),
             n_classes: 3,
             train: crate::data::Split::new(x.clone(), labels.clone()),
+            validation: None,
             test: crate::data::Split::new(x, labels),
         };
         let runs: Vec<RunSpec> = (0..2)
@@ -283,5 +327,73 @@ mod tests {
             assert_eq!(tally.finished + tally.abandoned, handed);
             assert!(tally.not_started >= 60 - 1 - threads);
         }
+    }
+
+    #[test]
+    fn remedies_give_the_same_numbers_on_any_thread_count() {
+        use crate::data::augment::Augment;
+        use crate::nn::Select;
+        use ndarray::Array2;
+        // 3×3 images, a validation split: dropout, augmentation and validation selection.
+        let images = |n: usize, salt: usize| {
+            let x = Array2::from_shape_fn((9, n), |(i, j)| {
+                ((i * 7 + j * 13 + salt) % 11) as f64 / 11.0
+            });
+            let labels: Vec<u8> = (0..n).map(|j| ((j * 5 + salt) % 3) as u8).collect();
+            crate::data::Split::new(x, labels)
+        };
+        let data = Dataset {
+            name: "tiny".into(),
+            n_classes: 3,
+            train: images(30, 0),
+            validation: Some(images(10, 1)),
+            test: images(10, 2),
+        };
+        let mut runs = Vec::new();
+        for (i, (dropout, augment, select)) in [
+            (0.0, Augment::None, Select::Train),
+            (0.3, Augment::None, Select::Validation),
+            (0.0, Augment::Shift, Select::Train),
+            (0.5, Augment::Shift, Select::Validation),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n = augment.expanded(30);
+            let recipe = Recipe::params(&[9, 6, 3])
+                .eta(0.05)
+                .steps(80)
+                .seed(i as u64)
+                .dropout(dropout)
+                .select(select)
+                .patience(Some(50))
+                .check_with_validation(n, 20, 10)
+                .unwrap();
+            runs.push(RunSpec {
+                index: i,
+                id: format!("r{i}"),
+                train_size: None,
+                augment,
+                recipe,
+            });
+        }
+        let outcomes = |threads| {
+            let mut out = vec![None; runs.len()];
+            run_all(&runs, &data, threads, &Control::default(), |f| {
+                out[f.spec.index] = Some(f.outcome.unwrap());
+            })
+            .unwrap();
+            out
+        };
+        let one = outcomes(1);
+        assert!(one.iter().all(Option::is_some));
+        assert_eq!(outcomes(3), one);
+        let rec = record(&runs[3], &data, one[3].as_ref().unwrap(), 0.0, "h");
+        assert_eq!((rec.n_train, rec.n_val), (150, Some(10)));
+        assert_eq!(
+            (rec.augment.as_str(), rec.select.as_str()),
+            ("shift", "validation")
+        );
+        assert!(rec.val_acc.is_some() && rec.stopped_step.is_some());
     }
 }

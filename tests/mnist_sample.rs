@@ -93,17 +93,24 @@ fn random_subsets_are_seeded_and_keep_pairs() {
 }
 
 #[test]
-fn validation_replaces_the_test_split_and_says_so() {
+fn validation_is_a_third_split_beside_the_test_set() {
     let ds = load(&MnistSpec {
         validation: Some(100),
         ..spec(Some(20), None)
     })
     .unwrap();
-    assert_eq!(ds.name, "mnist-validation");
-    assert_eq!((ds.train.len(), ds.test.len()), (20, 100));
-    assert_eq!(ds.test.labels[..5], [3, 9, 5, 8, 5]);
+    assert_eq!(ds.name, "mnist");
+    let validation = ds.validation.as_ref().expect("asked for");
+    assert_eq!(
+        (ds.train.len(), validation.len(), ds.test.len()),
+        (20, 100, 100)
+    );
+    assert_eq!(validation.labels[..5], [3, 9, 5, 8, 5]);
+    let without = load(&spec(Some(20), None)).unwrap();
+    assert_eq!((&without.train, &without.test), (&ds.train, &ds.test));
+    assert_eq!(without.validation, None);
     let e = load(&MnistSpec {
-        validation: Some(10),
+        validation: Some(101),
         ..spec(None, Some(10))
     })
     .unwrap_err();

@@ -16,6 +16,16 @@ use clap::{Parser, Subcommand};
 pub use nnsweep::exit;
 
 const AFTER_HELP: &str = "\
+Training keys ([train]; each also a [grid] / [[variant]] axis, a list of values):
+  steps, eta ([grid] only), l2, dropout, augment, select, patience, train_size ([grid] only)
+  l2 = L     w <- w - eta*(L*w + dC/dw), C summed over samples; biases not penalised. This L is
+             neuralnetworksanddeeplearning.com's lambda (its cost divides both terms by n)
+  dropout = P        each hidden unit dropped with probability P at each training step (0: none)
+  augment = \"shift\"  each training image plus its 4 one-pixel shifts (square images only)
+  select = \"validation\"  keep the model best on validation data (default \"train\")
+  patience = S       stop a run S steps after the selecting accuracy last improved
+[[variant]] tables: [grid] with some axes replaced; a sweep runs the union, each run once.
+
 Exit codes:
   0  done: every run of the sweep (or of the shard) is in the results file
   1  failure not caused by the input (I/O error, disk full, ...)

@@ -22,10 +22,11 @@ use std::fmt::{Display, Write};
 use sha2::{Digest, Sha256};
 
 use super::TrainSettings;
+use crate::data::augment::Augment;
 use crate::data::mnist::Subset;
 use crate::data::synthetic::{DataRng, Shape};
 use crate::data::DataSource;
-use crate::nn::{Engine, Precision, WeightRng};
+use crate::nn::{Engine, Precision, Select, WeightRng};
 
 /// The hash of the settings that decide a run's numbers apart from its grid parameters.
 pub(super) fn settings_hash(data: &DataSource, train: &TrainSettings) -> String {
@@ -79,6 +80,18 @@ pub(super) fn canonical_text(data: &DataSource, train: &TrainSettings) -> String
             DataRng::Sklearn => "sklearn",
         },
         data_rng == DataRng::default(),
+    );
+    text.extra("dropout", float(train.dropout), train.dropout == 0.0);
+    text.extra(
+        "augment",
+        train.augment.name(),
+        train.augment == Augment::None,
+    );
+    text.extra("select", train.select.name(), train.select == Select::Train);
+    text.extra(
+        "patience",
+        train.patience.map_or(0, |p| p),
+        train.patience.is_none(),
     );
     text.0
 }

@@ -26,11 +26,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::data::augment::Augment;
 use crate::data::{DataSource, Dataset};
-use crate::nn::{Engine, Precision, WeightRng};
+use crate::nn::{Engine, Precision, Select, WeightRng};
 
 use hash::{hex16, settings_hash};
-use schema::{RawConfig, RawEngine, RawPrecision, RawWeightRng};
+use schema::{RawAugment, RawConfig, RawEngine, RawPrecision, RawSelect, RawVariant, RawWeightRng};
 use validate::{optional_unique, resolve_data, unique};
 
 /// A config file that cannot be used, with where and why.
@@ -64,6 +65,9 @@ pub struct Config {
     pub data: DataSource,
     pub train: TrainSettings,
     pub grid: Grid,
+    /// `[[variant]]` grids: `grid` with some axes replaced. The sweep is the union of `grid`
+    /// and these, each run once (by id).
+    pub variants: Vec<Grid>,
     pub output: OutputSettings,
     /// Hash of the settings that decide a run's numbers besides its grid parameters; see
     /// [`Config::results_hash`], which adds the data themselves.
@@ -87,6 +91,14 @@ pub struct TrainSettings {
     pub precision: Precision,
     /// The stream of the initial weights: nnsweep's (ChaCha8) or NumPy's `np.random.seed`.
     pub rng: WeightRng,
+    /// Probability of dropping each hidden unit at a training step, unless swept (0: none).
+    pub dropout: f64,
+    /// How training images are expanded, unless swept.
+    pub augment: Augment,
+    /// Which accuracy picks the kept model, unless swept.
+    pub select: Select,
+    /// Stop a run after this many steps without improvement, unless swept (None: never).
+    pub patience: Option<usize>,
 }
 
 /// The axes of the sweep. Every combination of their values is one run.
@@ -102,6 +114,11 @@ pub struct Grid {
     pub l2: Option<Vec<f64>>,
     /// Swept training-set sizes (the first N training samples); `None` means all of them.
     pub train_size: Option<Vec<usize>>,
+    /// Swept dropout probabilities, augmentations, selections, patiences; `None`: `[train]`'s.
+    pub dropout: Option<Vec<f64>>,
+    pub augment: Option<Vec<Augment>>,
+    pub select: Option<Vec<Select>>,
+    pub patience: Option<Vec<usize>>,
 }
 
 /// What to write besides the results rows.
@@ -114,6 +131,67 @@ pub struct OutputSettings {
 #[derive(Debug, Clone, PartialEq)]
 struct GridSpans {
     train_size: Option<std::ops::Range<usize>>,
+}
+
+fn augment(a: RawAugment) -> Augment {
+    match a {
+        RawAugment::None => Augment::None,
+        RawAugment::Shift => Augment::Shift,
+    }
+}
+
+fn select(s: RawSelect) -> Select {
+    match s {
+        RawSelect::Train => Select::Train,
+        RawSelect::Validation => Select::Validation,
+    }
+}
+
+/// A `[[variant]]`'s grid: `base` with the axes the variant sets replaced.
+fn variant(
+    base: &Grid,
+    v: &RawVariant,
+    invalid: &validate::Invalid<'_>,
+) -> Result<Grid, ConfigError> {
+    fn or<T: Clone>(mine: Option<Vec<T>>, theirs: &Option<Vec<T>>) -> Option<Vec<T>> {
+        mine.or_else(|| theirs.clone())
+    }
+    Ok(Grid {
+        hidden: optional_unique(&v.hidden, "variant.hidden", invalid, |h| h.sizes())?
+            .unwrap_or_else(|| base.hidden.clone()),
+        eta: optional_unique(&v.eta, "variant.eta", invalid, |e| e.0)?
+            .unwrap_or_else(|| base.eta.clone()),
+        seed: optional_unique(&v.seed, "variant.seed", invalid, |s| *s)?
+            .unwrap_or_else(|| base.seed.clone()),
+        steps: or(
+            optional_unique(&v.steps, "variant.steps", invalid, |s| s.0)?,
+            &base.steps,
+        ),
+        l2: or(
+            optional_unique(&v.l2, "variant.l2", invalid, |l| l.0)?,
+            &base.l2,
+        ),
+        train_size: or(
+            optional_unique(&v.train_size, "variant.train_size", invalid, |n| n.0)?,
+            &base.train_size,
+        ),
+        dropout: or(
+            optional_unique(&v.dropout, "variant.dropout", invalid, |p| p.0)?,
+            &base.dropout,
+        ),
+        augment: or(
+            optional_unique(&v.augment, "variant.augment", invalid, |a| augment(*a))?,
+            &base.augment,
+        ),
+        select: or(
+            optional_unique(&v.select, "variant.select", invalid, |a| select(*a))?,
+            &base.select,
+        ),
+        patience: or(
+            optional_unique(&v.patience, "variant.patience", invalid, |n| n.0)?,
+            &base.patience,
+        ),
+    })
 }
 
 impl Config {
@@ -175,6 +253,10 @@ impl Config {
                 None | Some(RawWeightRng::Chacha) => WeightRng::Chacha,
                 Some(RawWeightRng::Numpy) => WeightRng::Numpy,
             },
+            dropout: train_raw.dropout.map_or(0.0, |p| p.0),
+            augment: train_raw.augment.map_or(Augment::None, augment),
+            select: train_raw.select.map_or(Select::Train, select),
+            patience: train_raw.patience.map(|p| p.0),
         };
         let grid = Grid {
             hidden: unique(&grid_raw.hidden, "grid.hidden", &invalid, |h| h.sizes())?,
@@ -185,6 +267,10 @@ impl Config {
             train_size: optional_unique(&grid_raw.train_size, "grid.train_size", &invalid, |n| {
                 n.0
             })?,
+            dropout: optional_unique(&grid_raw.dropout, "grid.dropout", &invalid, |p| p.0)?,
+            augment: optional_unique(&grid_raw.augment, "grid.augment", &invalid, |a| augment(*a))?,
+            select: optional_unique(&grid_raw.select, "grid.select", &invalid, |a| select(*a))?,
+            patience: optional_unique(&grid_raw.patience, "grid.patience", &invalid, |n| n.0)?,
         };
         // Every seed of the grid must start the chosen weight stream (NumPy's are 32-bit).
         if let Some(e) = grid
@@ -194,6 +280,12 @@ impl Config {
         {
             return Err(invalid(grid_raw.seed.span(), "grid.seed", e.to_string()));
         }
+        let variants = raw
+            .variant
+            .iter()
+            .flatten()
+            .map(|v| variant(&grid, v, &invalid))
+            .collect::<Result<Vec<Grid>, ConfigError>>()?;
         let settings_hash = settings_hash(&data, &train);
         Ok(Config {
             path: path.to_path_buf(),
@@ -201,6 +293,7 @@ impl Config {
             data,
             train,
             grid,
+            variants,
             output: OutputSettings {
                 save_models: raw.output.unwrap_or_default().save_models,
             },

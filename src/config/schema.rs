@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::values::{
-    Count, Eta, Fraction, HiddenLayers, Name, NonEmpty, NonNegative, OpenFraction,
+    Count, Eta, Fraction, HiddenLayers, Name, NonEmpty, NonNegative, OpenFraction, Probability,
 };
 
 #[derive(Deserialize)]
@@ -19,6 +19,8 @@ pub(super) struct RawConfig {
     pub(super) data: RawData,
     pub(super) train: Option<RawTrain>,
     pub(super) grid: RawGrid,
+    /// `[[variant]]`: more grids, each `[grid]` with some axes replaced; runs are united.
+    pub(super) variant: Option<Vec<RawVariant>>,
     pub(super) output: Option<RawOutput>,
 }
 
@@ -123,6 +125,10 @@ pub(super) struct RawTrain {
     pub(super) engine: Option<RawEngine>,
     pub(super) precision: Option<RawPrecision>,
     pub(super) rng: Option<Spanned<RawWeightRng>>,
+    pub(super) dropout: Option<Probability>,
+    pub(super) augment: Option<RawAugment>,
+    pub(super) select: Option<RawSelect>,
+    pub(super) patience: Option<Count>,
     #[allow(dead_code)] // Read so that only the lecture's cost is accepted, with a clear error.
     pub(super) cost: Option<Cost>,
     #[allow(dead_code)]
@@ -138,6 +144,42 @@ pub(super) struct RawGrid {
     pub(super) steps: Option<Spanned<NonEmpty<Count>>>,
     pub(super) l2: Option<Spanned<NonEmpty<NonNegative>>>,
     pub(super) train_size: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) dropout: Option<Spanned<NonEmpty<Probability>>>,
+    pub(super) augment: Option<Spanned<NonEmpty<RawAugment>>>,
+    pub(super) select: Option<Spanned<NonEmpty<RawSelect>>>,
+    pub(super) patience: Option<Spanned<NonEmpty<Count>>>,
+}
+
+/// One `[[variant]]`: the axes it replaces in `[grid]` (any of them; the others are kept).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVariant {
+    pub(super) hidden: Option<Spanned<NonEmpty<HiddenLayers>>>,
+    pub(super) eta: Option<Spanned<NonEmpty<Eta>>>,
+    pub(super) seed: Option<Spanned<NonEmpty<u64>>>,
+    pub(super) steps: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) l2: Option<Spanned<NonEmpty<NonNegative>>>,
+    pub(super) train_size: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) dropout: Option<Spanned<NonEmpty<Probability>>>,
+    pub(super) augment: Option<Spanned<NonEmpty<RawAugment>>>,
+    pub(super) select: Option<Spanned<NonEmpty<RawSelect>>>,
+    pub(super) patience: Option<Spanned<NonEmpty<Count>>>,
+}
+
+/// `augment`: "none" (the lecture's) or "shift" (each image and its four one-pixel shifts).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawAugment {
+    None,
+    Shift,
+}
+
+/// `select`: which accuracy picks the kept model.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawSelect {
+    Train,
+    Validation,
 }
 
 #[derive(Deserialize, Default)]

@@ -198,11 +198,8 @@ fn mnist_and_csv_keys_are_checked_against_the_kind() {
         e.contains("`data.noise`") && e.contains("kind = \"mnist\""),
         "{e}"
     );
-    let e = error(&MNIST.replace("test = 100", "test = 100\nvalidation = 50"));
-    assert!(
-        e.contains("sweep.toml:8: `data.validation`") && e.contains("test"),
-        "{e}"
-    );
+    // Validation images now come beside the test set, not instead of it.
+    parse(&MNIST.replace("test = 100", "test = 100\nvalidation = 50")).unwrap();
     let e = error(&MNIST.replace("test = 100", "subset = \"sometimes\""));
     assert!(e.contains("first") && e.contains("random"), "{e}");
     let e = error(&GOOD.replace("noise = 0.1", "noise = 0.1\npath = \"x.csv\""));

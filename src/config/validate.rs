@@ -81,6 +81,20 @@ impl DupKey for usize {
     }
 }
 
+impl DupKey for crate::data::augment::Augment {
+    type Key = &'static str;
+    fn dup_key(&self) -> &'static str {
+        self.name()
+    }
+}
+
+impl DupKey for crate::nn::Select {
+    type Key = &'static str;
+    fn dup_key(&self) -> &'static str {
+        self.name()
+    }
+}
+
 impl DupKey for Vec<usize> {
     type Key = Vec<usize>;
     fn dup_key(&self) -> Vec<usize> {
@@ -173,15 +187,6 @@ pub(super) fn resolve_data(
             )?;
             not_for("test_path", raw.test_path.as_ref().map(|p| p.span()))?;
             not_for("label_column", raw.label_column.as_ref().map(|c| c.span()))?;
-            if let (Some(_), Some(v)) = (&raw.test, &raw.validation) {
-                return Err(invalid(
-                    v.span(),
-                    "data.validation",
-                    "`validation = N` evaluates on N validation images instead of the test set, \
-                     so it cannot go with `test`; remove one of the two"
-                        .into(),
-                ));
-            }
             let path = data_path(raw, config_path, invalid, MNIST_PATH_HINT)?;
             let count = |c: &Option<Spanned<Count>>| c.as_ref().map(|c| c.get_ref().0);
             Ok(DataSource::Mnist(MnistSpec {

@@ -91,6 +91,23 @@ impl<'de> Deserialize<'de> for Fraction {
     }
 }
 
+/// A probability in [0, 1) (dropout: the chance a hidden unit is dropped at a step).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Probability(pub(super) f64);
+
+impl<'de> Deserialize<'de> for Probability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if (0.0..1.0).contains(&v) {
+            Ok(Probability(v))
+        } else {
+            refuse::<D, _>(format!(
+                "must be a probability in [0, 1), got {v}; e.g. 0.2 (0: no dropout)"
+            ))
+        }
+    }
+}
+
 /// A fraction in (0, 1) (the inner circle's radius).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct OpenFraction(pub(super) f64);

@@ -7,15 +7,16 @@
 //!   [`pickle`](super::pickle) reader, which never runs code from the file.
 //! * A folder is searched for the four IDX files (`train-images-idx3-ubyte`,
 //!   `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each
-//!   gzip'd or not); their byte pixels are scaled to [0, 1] (/255). IDX has no validation split.
+//!   gzip'd or not); their byte pixels are scaled to [0, 1] (/255). Their validation part is
+//!   training images 50 000–59 999, as the course's file made it: asking for validation images
+//!   needs the full training file, and training then takes from images 0–49 999 only.
 //!
 //! As the course's loader does, `train` and `test` take the first N samples of each split;
 //! `subset = Random` takes N at random (seeded) instead, kept in file order.
 //!
-//! `validation = Some(N)` evaluates on N validation images *instead of* the test set (for
-//! choosing settings without looking at the test set); the dataset is then named
-//! `mnist-validation` so result rows say which split their "test" accuracy is on. It cannot be
-//! combined with `test`, and IDX folders, which have no validation split, refuse it.
+//! `validation = Some(N)` loads N validation images beside the training and test images: what
+//! `select = "validation"` may choose the model on, while the test set stays held out. None: no
+//! validation split (and the dataset hashes as it did before validation data existed).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ pub struct MnistSpec {
     pub train: Option<usize>,
     /// Number of test images (all when None).
     pub test: Option<usize>,
-    /// When set, evaluate on this many validation images instead of the test set.
+    /// Number of validation images (none when None).
     pub validation: Option<usize>,
     pub subset: Subset,
     /// Seed of `Subset::Random`.
@@ -60,27 +61,11 @@ pub struct MnistSpec {
 /// Number of classes: the digits 0 to 9.
 pub const N_CLASSES: usize = 10;
 
-/// Loads MNIST as `spec` says. Name "mnist" (or "mnist-validation"), 10 classes.
+/// Loads MNIST as `spec` says. Name "mnist", 10 classes.
 pub fn load(spec: &MnistSpec) -> Result<Dataset, DataError> {
     let path = &spec.path;
-    if spec.validation.is_some() && spec.test.is_some() {
-        return Err(DataError::Request {
-            path: path.clone(),
-            message: "both `test` and `validation` are set: `validation = N` evaluates on N \
-                      validation images instead of the test set; remove one of the two"
-                .into(),
-        });
-    }
     let meta = std::fs::metadata(path).map_err(|e| not_found_or_io(path, e))?;
     if meta.is_dir() {
-        if spec.validation.is_some() {
-            return Err(DataError::Request {
-                path: path.clone(),
-                message: "`validation` is set but IDX files have no validation split; remove it, \
-                          or use the course's mnist.pkl.gz which has one"
-                    .into(),
-            });
-        }
         return load_idx_folder(spec);
     }
     let bytes = read_maybe_gzip(path, MNIST_HINT)?;
@@ -97,30 +82,21 @@ pub fn load(spec: &MnistSpec) -> Result<Dataset, DataError> {
         source,
     })?;
     let [train, valid, test] = course_layout(path, obj)?;
-    let (held_out, name) = match spec.validation {
-        Some(n) => (
-            Held {
-                count: Some(n),
-                ..valid
-            },
-            "mnist-validation",
-        ),
-        None => (
-            Held {
-                count: spec.test,
-                ..test
-            },
-            "mnist",
-        ),
-    };
+    let validation = spec.validation.map(|n| Held {
+        count: Some(n),
+        ..valid
+    });
     assemble(
         spec,
-        name,
         Held {
             count: spec.train,
             ..train
         },
-        held_out,
+        validation,
+        Held {
+            count: spec.test,
+            ..test
+        },
     )
 }
 
@@ -195,22 +171,24 @@ impl Pixels<'_> {
 
 fn assemble(
     spec: &MnistSpec,
-    name: &str,
     train: Held<'_>,
+    validation: Option<Held<'_>>,
     test: Held<'_>,
 ) -> Result<Dataset, DataError> {
     let path = &spec.path;
-    if train.pixels.n_features() != test.pixels.n_features() {
-        return Err(DataError::Layout {
-            path: path.clone(),
-            message: format!(
-                "{} images have {} pixels but {} images have {}",
-                train.split,
-                train.pixels.n_features(),
-                test.split,
-                test.pixels.n_features()
-            ),
-        });
+    for other in std::iter::once(&test).chain(&validation) {
+        if train.pixels.n_features() != other.pixels.n_features() {
+            return Err(DataError::Layout {
+                path: path.clone(),
+                message: format!(
+                    "{} images have {} pixels but {} images have {}",
+                    train.split,
+                    train.pixels.n_features(),
+                    other.split,
+                    other.pixels.n_features()
+                ),
+            });
+        }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut split = |h: &Held<'_>, key: &str| -> Result<Split, DataError> {
@@ -237,17 +215,16 @@ fn assemble(
         let labels = idx.iter().map(|&i| h.labels[i]).collect();
         Ok(Split::new(h.pixels.columns(&idx), labels))
     };
+    // Drawn in this order (train, test, validation), so that `subset = "random"` picks the
+    // same training and test images whether or not validation images are asked for.
     let train_split = split(&train, "train")?;
-    let test_key = if test.split == "validation" {
-        "validation"
-    } else {
-        "test"
-    };
-    let test_split = split(&test, test_key)?;
+    let test_split = split(&test, "test")?;
+    let validation = validation.map(|v| split(&v, "validation")).transpose()?;
     Ok(Dataset {
-        name: name.into(),
+        name: "mnist".into(),
         n_classes: N_CLASSES,
         train: train_split,
+        validation,
         test: test_split,
     })
 }
@@ -334,6 +311,11 @@ fn course_layout<'a>(path: &Path, obj: Object<'a>) -> Result<[Held<'a>; 3], Data
         .try_into()
         .unwrap_or_else(|_| unreachable!("three parts")))
 }
+
+/// Images in the full IDX training file, and where its validation part starts (the course's
+/// file took training images 50 000–59 999 as its validation set).
+const IDX_TRAIN_ALL: usize = 60_000;
+const IDX_VALIDATION_START: usize = 50_000;
 
 /// The four files of an IDX folder.
 const IDX_ROLES: [(&str, &[&str], &str); 4] = [
@@ -481,8 +463,36 @@ fn load_idx_folder(spec: &MnistSpec) -> Result<Dataset, DataError> {
         });
     }
     let test = helds.pop().expect("two splits");
-    let train = helds.pop().expect("two splits");
-    assemble(spec, "mnist", train, test)
+    let mut train = helds.pop().expect("two splits");
+    let validation = match spec.validation {
+        None => None,
+        Some(count) => {
+            let Pixels::Bytes(data, d) = train.pixels else {
+                unreachable!("IDX pixels are bytes")
+            };
+            if train.labels.len() != IDX_TRAIN_ALL {
+                return Err(DataError::Request {
+                    path: files[0].0.clone(),
+                    message: format!(
+                        "`validation = {count}` takes training images 50000 to 59999 of the full \
+                         training file (60000 images), but this one holds {}; use the full \
+                         file or remove `validation`",
+                        train.labels.len()
+                    ),
+                });
+            }
+            let (fit, held) = data.split_at(IDX_VALIDATION_START * d);
+            let labels = train.labels.split_off(IDX_VALIDATION_START);
+            train.pixels = Pixels::Bytes(fit, d);
+            Some(Held {
+                split: "validation",
+                pixels: Pixels::Bytes(held, d),
+                labels,
+                count: Some(count),
+            })
+        }
+    };
+    assemble(spec, train, validation, test)
 }
 
 fn not_found_or_io(path: &Path, e: std::io::Error) -> DataError {

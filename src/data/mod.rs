@@ -3,6 +3,7 @@
 //!
 //! A dataset is loaded once per sweep and shared read-only (behind an `Arc`) by every run.
 
+pub mod augment;
 pub mod error;
 pub mod idx;
 pub mod mnist;
@@ -130,7 +131,8 @@ impl Split {
     }
 }
 
-/// A dataset ready for training: a training split, a test split, and how many classes.
+/// A dataset ready for training: what the gradient sees (train), what may choose the model
+/// (validation, when there is one), what is only reported (test), and how many classes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Short name written to every result row ("circles", "mnist", ...).
@@ -138,6 +140,7 @@ pub struct Dataset {
     /// Number of classes, i.e. output neurons (one-hot targets).
     pub n_classes: usize,
     pub train: Split,
+    pub validation: Option<Split>,
     pub test: Split,
 }
 
@@ -147,13 +150,56 @@ impl Dataset {
         self.train.n_features()
     }
 
+    /// Samples held out from training and scored: test, and validation when there is one.
+    pub fn n_eval(&self) -> usize {
+        self.test.len() + self.n_val()
+    }
+
+    /// Number of validation samples (0: none).
+    pub fn n_val(&self) -> usize {
+        self.validation.as_ref().map_or(0, Split::len)
+    }
+
+    /// Moves `round(fraction · n)` training samples, picked at random (seeded) and kept in their
+    /// order, to a validation split: `validation_fraction` for data without a validation part
+    /// of their own. The test split is untouched. A fraction of 0 leaves the dataset as it is.
+    pub fn carve_validation(mut self, fraction: f64, seed: u64) -> Dataset {
+        use rand::SeedableRng;
+        let n = self.train.len();
+        let k = ((fraction * n as f64).round() as usize).min(n.saturating_sub(1));
+        if k == 0 {
+            return self;
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x7661_6c69_6461_7465);
+        let mut picked = rand::seq::index::sample(&mut rng, n, k).into_vec();
+        picked.sort_unstable();
+        let mut is_val = vec![false; n];
+        for &i in &picked {
+            is_val[i] = true;
+        }
+        let rest: Vec<usize> = (0..n).filter(|&i| !is_val[i]).collect();
+        let take = |idx: &[usize]| {
+            let x = self.train.x.select(ndarray::Axis(1), idx);
+            let labels = idx.iter().map(|&i| self.train.labels[i]).collect();
+            Split::new(x, labels)
+        };
+        let (train, validation) = (take(&rest), take(&picked));
+        self.train = train;
+        self.validation = Some(validation);
+        self
+    }
+
     /// Feeds everything training sees into a hash: the name, the class count, and every value
     /// and label of both splits, bit for bit. Results rows carry it (through the config hash),
     /// so rows computed from other data are never mixed with these.
     pub fn digest_into(&self, hasher: &mut impl sha2::Digest) {
         hasher.update(self.name.as_bytes());
         hasher.update((self.n_classes as u64).to_le_bytes());
-        for split in [&self.train, &self.test] {
+        // The validation split only when there is one, so that data without one hash as before.
+        let splits = std::iter::once(&self.train)
+            .chain(&self.validation)
+            .chain([&self.test]);
+        for split in splits {
             hasher.update((split.x.nrows() as u64).to_le_bytes());
             hasher.update((split.x.ncols() as u64).to_le_bytes());
             for v in split.x.iter() {
@@ -175,6 +221,7 @@ mod tests {
             name: "t".into(),
             n_classes,
             train: split.clone(),
+            validation: None,
             test: split,
         }
     }

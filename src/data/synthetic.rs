@@ -86,6 +86,7 @@ pub fn generate(spec: &SyntheticSpec) -> Dataset {
         name: name.to_string(),
         n_classes: 2,
         train: to_split(&train),
+        validation: None,
         test: to_split(&test),
     }
 }

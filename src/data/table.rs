@@ -207,6 +207,7 @@ pub fn load(spec: &TableSpec) -> Result<Dataset, DataError> {
         name,
         n_classes,
         train,
+        validation: None,
         test,
     })
 }

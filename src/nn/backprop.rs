@@ -30,6 +30,17 @@ pub(super) struct Workspace<T> {
     arg: Vec<T>,
     /// Whether the first layer's product may be split over the caller's pool.
     parallelism: Parallelism,
+    /// Inverted dropout on the hidden layers of training passes, when the recipe asks for it.
+    dropout: Option<Dropout<T>>,
+}
+
+/// Dropout's masks and the masked activations of each hidden layer (`sizes[l+1] × n`): a mask
+/// entry is 0 (dropped) or 1/(1 − p) (kept, scaled so that evaluation needs no scaling).
+struct Dropout<T> {
+    masks: Vec<Array2<T>>,
+    masked: Vec<Array2<T>>,
+    /// Whether the last forward pass applied the masks (a training pass).
+    applied: bool,
 }
 
 /// A workspace buffer as one slice (they are allocated in standard layout).
@@ -61,10 +72,61 @@ impl<T: Precise> Workspace<T> {
             best: vec![T::zero(); n],
             arg: vec![T::zero(); n],
             parallelism,
+            dropout: None,
         }
     }
 
+    /// Makes room for dropout masks on the hidden layers; see [`Workspace::draw_masks`].
+    pub fn with_dropout(mut self) -> Self {
+        let hidden = &self.acts[..self.acts.len() - 1];
+        self.dropout = Some(Dropout {
+            masks: hidden.iter().map(|a| Array2::zeros(a.dim())).collect(),
+            masked: hidden.iter().map(|a| Array2::zeros(a.dim())).collect(),
+            applied: false,
+        });
+        self
+    }
+
+    /// Draws new masks: each hidden unit of each sample dropped with probability `p`, from
+    /// `rng` (the run's stream for this step, so masks depend only on the run and the step).
+    pub fn draw_masks(&mut self, p: f64, rng: &mut rand_chacha::ChaCha8Rng) {
+        use rand_distr::{Distribution, StandardUniform};
+        let dropout = self
+            .dropout
+            .as_mut()
+            .expect("a workspace made with_dropout");
+        let kept = T::from_f64(1.0 / (1.0 - p));
+        for mask in &mut dropout.masks {
+            for m in mask.iter_mut() {
+                let u: f64 = StandardUniform.sample(rng);
+                *m = if u < p { T::zero() } else { kept };
+            }
+        }
+    }
+
+    /// Sets the masks (for tests holding them fixed).
+    #[cfg(test)]
+    pub fn set_masks(&mut self, masks: &[Array2<T>]) {
+        let dropout = self
+            .dropout
+            .as_mut()
+            .expect("a workspace made with_dropout");
+        for (m, given) in dropout.masks.iter_mut().zip(masks) {
+            m.assign(given);
+        }
+    }
+
+    /// A training pass: [`forward`](Self::forward) with the hidden activations masked.
+    pub fn forward_masked(&mut self, net: &Model<T>, input: FirstInput<'_, T>) {
+        self.forward_with(net, input, true);
+    }
+
+    /// An evaluation pass (no dropout): every layer's activations of the samples.
     pub fn forward(&mut self, net: &Model<T>, input: FirstInput<'_, T>) {
+        self.forward_with(net, input, false);
+    }
+
+    fn forward_with(&mut self, net: &Model<T>, input: FirstInput<'_, T>, masked: bool) {
         let bias0 = net.biases[0].as_slice().expect("contiguous");
         let z0 = &mut self.acts[0];
         match input {
@@ -80,20 +142,28 @@ impl<T: Precise> Workspace<T> {
                 self.parallelism,
             ),
         }
+        let mut dropout = self.dropout.as_mut().filter(|_| masked);
         for l in 1..self.acts.len() {
             let (before, rest) = self.acts.split_at_mut(l);
-            general_mat_mul(
-                T::one(),
-                &net.rest[l - 1],
-                &before[l - 1],
-                T::zero(),
-                &mut rest[0],
-            );
+            let input = match dropout.as_deref_mut() {
+                Some(d) => {
+                    Zip::from(&mut d.masked[l - 1])
+                        .and(&before[l - 1])
+                        .and(&d.masks[l - 1])
+                        .for_each(|o, &a, &m| *o = a * m);
+                    &d.masked[l - 1]
+                }
+                None => &before[l - 1],
+            };
+            general_mat_mul(T::one(), &net.rest[l - 1], input, T::zero(), &mut rest[0]);
             activate(
                 flat_mut(&mut rest[0]),
                 net.biases[l].as_slice().expect("contiguous"),
                 None,
             );
+        }
+        if let Some(d) = self.dropout.as_mut() {
+            d.applied = masked;
         }
     }
 
@@ -142,7 +212,9 @@ impl<T: Precise> Workspace<T> {
         (correct as f64 / n as f64, 0.5 * cost)
     }
 
-    /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a).
+    /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a);
+    /// after a masked pass, δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ mask_l ∘ σ'(z_l) (the mask is the
+    /// derivative of the masked activation with respect to the unmasked one).
     pub fn backpropagate(&mut self, net: &Model<T>) {
         let last = self.acts.len() - 1;
         Zip::from(&mut self.deltas[last])
@@ -161,6 +233,11 @@ impl<T: Precise> Workspace<T> {
                 T::zero(),
                 &mut lower[l],
             );
+            if let Some(d) = self.dropout.as_ref().filter(|d| d.applied) {
+                Zip::from(&mut lower[l])
+                    .and(&d.masks[l])
+                    .for_each(|g, &m| *g = *g * m);
+            }
             // The Gram engine's first layer takes σ' in `update`, fused with A's update.
             if l > 0 || net.engine != Engine::Gram {
                 let sums = self.sums[l].as_slice_mut().expect("contiguous");
@@ -187,10 +264,14 @@ impl<T: Precise> Workspace<T> {
             ),
         }
         for l in 1..self.deltas.len() {
+            let input = match &self.dropout {
+                Some(d) if d.applied => &d.masked[l - 1],
+                _ => &self.acts[l - 1],
+            };
             general_mat_mul(
                 -eta,
                 &self.deltas[l],
-                &self.acts[l - 1].t(),
+                &input.t(),
                 decay,
                 &mut net.rest[l - 1],
             );
@@ -240,18 +321,62 @@ mod tests {
         (x, labels)
     }
 
-    fn cost(net: &Network, x: &Array2<f64>, labels: &[u8]) -> f64 {
-        cost_and_gradient(net, x.view(), labels).0
+    /// Cost and gradient of a training pass with dropout `masks` held fixed.
+    fn masked_cost_and_gradient(
+        net: &Network,
+        x: &Array2<f64>,
+        labels: &[u8],
+        masks: &[Array2<f64>],
+    ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
+        let sizes = net.sizes();
+        let mut work =
+            Workspace::<f64>::new(&sizes, labels, Parallelism::Sequential).with_dropout();
+        work.set_masks(masks);
+        let model = Model::direct(net);
+        work.forward_masked(&model, FirstInput::Direct(x.view()));
+        let (_, cost) = work.evaluate();
+        work.backpropagate(&model);
+        let masked = &work.dropout.as_ref().unwrap().masked;
+        let grad_w = (0..net.weights.len())
+            .map(|l| {
+                let input = if l == 0 {
+                    x.view()
+                } else {
+                    masked[l - 1].view()
+                };
+                work.deltas[l].dot(&input.t())
+            })
+            .collect();
+        let grad_b = work.deltas.iter().map(|d| d.sum_axis(Axis(1))).collect();
+        (cost, grad_w, grad_b)
+    }
+
+    /// Cost and gradient, with dropout masks when given.
+    fn both(
+        net: &Network,
+        x: &Array2<f64>,
+        labels: &[u8],
+        masks: Option<&[Array2<f64>]>,
+    ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
+        match masks {
+            Some(m) => masked_cost_and_gradient(net, x, labels, m),
+            None => cost_and_gradient(net, x.view(), labels),
+        }
     }
 
     /// Central differences against backpropagation, on every weight and bias.
     fn check_gradient(sizes: &[usize]) {
+        check_gradient_with(sizes, None);
+    }
+
+    fn check_gradient_with(sizes: &[usize], masks: Option<&[Array2<f64>]>) {
         let (x, labels) = random_data(sizes[0], 7, *sizes.last().unwrap() as u8, 3);
         let mut net = Network::init(sizes, 5);
         for b in &mut net.biases {
             b.mapv_inplace(|_| 0.1);
         }
-        let (_, grad_w, grad_b) = cost_and_gradient(&net, x.view(), &labels);
+        let cost = |net: &Network, x: &Array2<f64>, labels: &[u8]| both(net, x, labels, masks).0;
+        let (_, grad_w, grad_b) = both(&net, &x, &labels, masks);
         let h = 1e-6;
         // Relative error of the whole gradient, ‖numeric − analytic‖ / (‖numeric‖ + ‖analytic‖):
         // per-entry ratios blow up on entries that are almost zero, where both are noise.
@@ -292,5 +417,34 @@ mod tests {
     #[test]
     fn backprop_matches_finite_differences_with_two_hidden_layers() {
         check_gradient(&[3, 6, 4, 2]);
+    }
+
+    #[test]
+    fn backprop_with_dropout_matches_finite_differences_with_the_masks_fixed() {
+        let sizes = [3, 6, 5, 2];
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let u = Uniform::new(0.0, 1.0).unwrap();
+        let p = 0.4;
+        let masks: Vec<Array2<f64>> = sizes[1..sizes.len() - 1]
+            .iter()
+            .map(|&m| {
+                Array2::from_shape_simple_fn((m, 7), || {
+                    if u.sample(&mut rng) < p {
+                        0.0
+                    } else {
+                        1.0 / (1.0 - p)
+                    }
+                })
+            })
+            .collect();
+        let dropped = masks.iter().flatten().filter(|&&m| m == 0.0).count();
+        assert!(dropped > 5 && dropped < 60, "{dropped} units dropped");
+        check_gradient_with(&sizes, Some(&masks));
+        // The masks matter: the same network without them has another gradient.
+        let (x, labels) = random_data(3, 7, 2, 3);
+        let net = Network::init(&sizes, 5);
+        let with = both(&net, &x, &labels, Some(&masks)).1;
+        let without = both(&net, &x, &labels, None).1;
+        assert!((&with[0] - &without[0]).mapv(f64::abs).sum() > 1e-3);
     }
 }

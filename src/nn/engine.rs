@@ -25,8 +25,9 @@ pub enum Engine {
 
 impl Engine {
     /// The engine `Auto` stands for with these sizes, `n` training and `n_eval` evaluated
-    /// samples. Called by [`RecipeParams::check`](super::RecipeParams::check) only.
-    pub(super) fn resolve(self, sizes: &[usize], n: usize, n_eval: usize, steps: usize) -> Engine {
+    /// samples. A run's engine is decided by [`RecipeParams::check`](super::RecipeParams::check),
+    /// which calls this; elsewhere (estimates before a plan exists) read `Recipe::engine`.
+    pub fn resolve(self, sizes: &[usize], n: usize, n_eval: usize, steps: usize) -> Engine {
         match self {
             Engine::Auto => {
                 let (d, m) = (sizes[0] as f64, sizes[1] as f64);

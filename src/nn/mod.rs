@@ -26,7 +26,7 @@ pub use engine::{step_flops, Engine, Parallelism};
 pub use init::WeightRng;
 pub use inputs::SharedInputs;
 pub use network::{flops_per_step, n_params, Network};
-pub use recipe::{Precision, Recipe, RecipeError, RecipeParams};
+pub use recipe::{Precision, Recipe, RecipeError, RecipeParams, Select};
 pub use train::{
     step_for_bench, train, train_with, Abandoned, Context, CurvePoint, Outcome, TrainData,
 };

@@ -17,6 +17,26 @@ pub enum Precision {
     F32,
 }
 
+/// Which accuracy picks the kept model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Select {
+    /// Training accuracy: the lecture's choice, and exactly what over-fits.
+    #[default]
+    Train,
+    /// Accuracy on the validation samples (never the test set).
+    Validation,
+}
+
+impl Select {
+    /// `"train"`, `"validation"`: as configs and results files write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::Train => "train",
+            Select::Validation => "validation",
+        }
+    }
+}
+
 /// A recipe value the engine cannot train with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid training recipe: {0}")]
@@ -36,6 +56,9 @@ pub struct RecipeParams {
     precision: Precision,
     /// The stream the seed starts for the initial weights (`[train] rng`).
     weight_rng: WeightRng,
+    dropout: f64,
+    select: Select,
+    patience: Option<usize>,
 }
 
 /// A checked recipe: every value valid, the engine resolved for the run's sample counts.
@@ -47,6 +70,7 @@ pub struct Recipe {
     engine: Engine,
     n_train: usize,
     n_eval: usize,
+    n_val: usize,
 }
 
 impl Recipe {
@@ -64,6 +88,9 @@ impl Recipe {
             engine: Engine::Auto,
             precision: Precision::F64,
             weight_rng: WeightRng::Chacha,
+            dropout: 0.0,
+            select: Select::Train,
+            patience: None,
         }
     }
 
@@ -103,6 +130,22 @@ impl Recipe {
     /// The stream of the initial weights; the seed was checked against it.
     pub fn weight_rng(&self) -> WeightRng {
         self.params.weight_rng
+    }
+    /// Probability that a hidden unit is dropped at a training step (0: no dropout).
+    pub fn dropout(&self) -> f64 {
+        self.params.dropout
+    }
+    /// Which accuracy picks the kept model.
+    pub fn select(&self) -> Select {
+        self.params.select
+    }
+    /// Stop when the selecting accuracy has not improved for this many steps.
+    pub fn patience(&self) -> Option<usize> {
+        self.params.patience
+    }
+    /// Validation samples the recipe was checked for (0: none).
+    pub fn n_val(&self) -> usize {
+        self.n_val
     }
     /// Training samples the recipe was checked for (the columns the gradient sees).
     pub fn n_train(&self) -> usize {
@@ -152,9 +195,39 @@ impl RecipeParams {
         self
     }
 
+    /// Inverted dropout on hidden units with this probability, in [0, 1).
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+    pub fn select(mut self, select: Select) -> Self {
+        self.select = select;
+        self
+    }
+    /// At least 1 step when set.
+    pub fn patience(mut self, patience: Option<usize>) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// [`check`](Self::check) for a run that also has `n_val` validation samples (counted in
+    /// `n_eval` too); `select = Validation` needs some.
+    pub fn check_with_validation(
+        self,
+        n_train: usize,
+        n_eval: usize,
+        n_val: usize,
+    ) -> Result<Recipe, RecipeError> {
+        self.checked(n_train, n_eval, n_val)
+    }
+
     /// Checks every value and resolves the engine for `n_train` training samples and `n_eval`
     /// evaluated ones: the only way to a [`Recipe`].
     pub fn check(self, n_train: usize, n_eval: usize) -> Result<Recipe, RecipeError> {
+        self.checked(n_train, n_eval, 0)
+    }
+
+    fn checked(self, n_train: usize, n_eval: usize, n_val: usize) -> Result<Recipe, RecipeError> {
         let bad = |m: String| Err(RecipeError(m));
         let p = &self;
         if p.sizes.len() < 2 || p.sizes.contains(&0) {
@@ -178,6 +251,25 @@ impl RecipeParams {
         if p.steps == 0 {
             return bad("steps 0: a run takes at least one step".into());
         }
+        if !(0.0..1.0).contains(&p.dropout) {
+            return bad(format!(
+                "dropout {}: a probability of dropping a unit, at least 0 and below 1",
+                p.dropout
+            ));
+        }
+        if p.patience == Some(0) {
+            return bad("patience 0: at least 1 step".into());
+        }
+        if p.select == Select::Validation && n_val == 0 {
+            return bad(
+                "select = \"validation\" needs validation samples, and there are none".into(),
+            );
+        }
+        if n_val > n_eval {
+            return bad(format!(
+                "{n_val} validation samples among {n_eval} evaluated ones"
+            ));
+        }
         if n_train == 0 {
             return bad("no training sample".into());
         }
@@ -190,6 +282,7 @@ impl RecipeParams {
             engine,
             n_train,
             n_eval,
+            n_val,
         })
     }
 }

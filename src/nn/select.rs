@@ -8,25 +8,31 @@ use super::model::Model;
 
 pub(super) struct Selection<T> {
     pub best: Model<T>,
+    /// The selecting accuracy (training or validation) of `best`.
     pub best_acc: f64,
+    /// The training accuracy of `best`.
+    pub best_train_acc: f64,
     /// The step after which `best_acc` was first reached (0: the initial weights).
     pub best_step: usize,
 }
 
 impl<T: Real> Selection<T> {
-    /// Starts from the initial model and its accuracy.
-    pub fn new(initial: &Model<T>, acc: f64) -> Selection<T> {
+    /// Starts from the initial model, its selecting and its training accuracy.
+    pub fn new(initial: &Model<T>, acc: f64, train_acc: f64) -> Selection<T> {
         Selection {
             best: initial.clone(),
             best_acc: acc,
+            best_train_acc: train_acc,
             best_step: 0,
         }
     }
 
-    /// Keeps `net` (copied) when `acc` is strictly better than the best so far.
-    pub fn consider(&mut self, step: usize, acc: f64, net: &Model<T>) {
+    /// Keeps `net` (copied) when its selecting accuracy `acc` is strictly better than the best
+    /// so far.
+    pub fn consider(&mut self, step: usize, acc: f64, train_acc: f64, net: &Model<T>) {
         if acc > self.best_acc {
             self.best_acc = acc;
+            self.best_train_acc = train_acc;
             self.best_step = step;
             self.best.copy_from(net);
         }

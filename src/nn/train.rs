@@ -8,6 +8,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{Array2, ArrayView2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 use super::backprop::Workspace;
 use super::engine::{Engine, FirstInput, Parallelism};
@@ -15,14 +17,16 @@ use super::gram;
 use super::inputs::{shared_inputs, Precise, SharedInputs};
 use super::model::Model;
 use super::network::Network;
-use super::recipe::{Precision, Recipe};
+use super::recipe::{Precision, Recipe, Select};
 use super::select::Selection;
 
-/// The samples a run trains and is tested on, one per column.
+/// The samples a run trains on, may select its model on, and is tested on, one per column.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
     pub x: ArrayView2<'a, f64>,
     pub labels: &'a [u8],
+    /// Validation samples and labels: what `select = Validation` picks the model on.
+    pub validation: Option<(ArrayView2<'a, f64>, &'a [u8])>,
     pub test_x: ArrayView2<'a, f64>,
     pub test_labels: &'a [u8],
 }
@@ -39,15 +43,22 @@ pub struct CurvePoint {
 /// What a finished run reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The step after which the best training accuracy was first reached (0: the initial weights).
+    /// The step after which the kept model's selecting accuracy was first reached (0: the
+    /// initial weights).
     pub best_step: usize,
+    /// Training accuracy of the kept model (the best one when selecting on training data).
     pub best_train_acc: f64,
-    /// Test accuracy of the best model.
+    /// Validation accuracy of the kept model, when there are validation samples.
+    pub best_val_acc: Option<f64>,
+    /// Test accuracy of the kept model.
     pub best_test_acc: f64,
     /// Figures of the model after the last step; NaN when the run diverged.
     pub final_train_acc: f64,
+    pub final_val_acc: Option<f64>,
     pub final_test_acc: f64,
     pub final_cost: f64,
+    /// The last step taken: `steps`, or earlier when patience ran out or the run diverged.
+    pub stopped_step: usize,
     /// The cost became NaN or infinite; training stopped there, the best model is kept.
     pub diverged: bool,
     pub curve: Vec<CurvePoint>,
@@ -120,50 +131,77 @@ fn train_in<'a, T: Precise>(
 ) -> Result<(Outcome, Network), Abandoned> {
     let n = data.x.ncols();
     let engine = recipe.engine();
-    let inputs = shared_inputs::<T>(context.shared, data.x, &[data.test_x]);
+    // Evaluated sets: the test set first, then the validation set when there is one.
+    let mut evals = vec![data.test_x];
+    evals.extend(data.validation.map(|(x, _)| x));
+    let inputs = shared_inputs::<T>(context.shared, data.x, &evals);
     let init = super::init::initial_network(recipe);
     let mut net = Model::<T>::new(&init, engine, n);
 
-    // w1(0)·X and w1(0)·X_test for the Gram engine.
+    // w1(0)·X and w1(0)·S of each evaluated set S for the Gram engine.
     let projections = (engine == Engine::Gram).then(|| {
-        (
-            gram::projection(&init, inputs.x.view()),
-            gram::projection(&init, inputs.evals[0].view()),
-        )
+        let evals: Vec<_> = inputs
+            .evals
+            .iter()
+            .map(|s| gram::projection(&init, s.view()))
+            .collect();
+        (gram::projection(&init, inputs.x.view()), evals)
     });
-    let (train_in, test_in) = match &projections {
+    let (train_in, eval_ins): (FirstInput<'_, T>, Vec<FirstInput<'_, T>>) = match &projections {
         None => (
             FirstInput::Direct(inputs.x.view()),
-            FirstInput::Direct(inputs.evals[0].view()),
+            inputs
+                .evals
+                .iter()
+                .map(|s| FirstInput::Direct(s.view()))
+                .collect(),
         ),
-        Some((p, q)) => {
-            let (g, evals) = inputs.gram();
+        Some((p, qs)) => {
+            let (g, gs) = inputs.gram();
+            let evals = gs
+                .iter()
+                .zip(qs)
+                .map(|(h, q)| FirstInput::Gram {
+                    g: h.g.view(),
+                    packed: None,
+                    p0: q.view(),
+                })
+                .collect();
             (
                 FirstInput::Gram {
                     g: g.g.view(),
                     packed: g.packed.as_ref(),
                     p0: p.view(),
                 },
-                FirstInput::Gram {
-                    g: evals[0].g.view(),
-                    packed: None,
-                    p0: q.view(),
-                },
+                evals,
             )
         }
     };
+    let (test_in, val_in) = (eval_ins[0], eval_ins.get(1).copied());
 
     let sizes = recipe.sizes();
     let mut work = Workspace::new(sizes, data.labels, context.parallelism);
+    if recipe.dropout() > 0.0 {
+        work = work.with_dropout();
+    }
     let mut test_work = Workspace::new(sizes, data.test_labels, context.parallelism);
-    let test_accuracy = |net: &Model<T>, test_work: &mut Workspace<T>| {
-        test_work.forward(net, test_in);
-        test_work.evaluate().0
+    let mut val_work = data
+        .validation
+        .map(|(_, labels)| Workspace::new(sizes, labels, context.parallelism));
+    let accuracy = |net: &Model<T>, work: &mut Workspace<T>, input: FirstInput<'_, T>| {
+        work.forward(net, input);
+        work.evaluate().0
+    };
+    let by_validation = recipe.select() == Select::Validation;
+    // The selecting accuracy of `net`, whose training accuracy is `acc`.
+    let mut selecting = |net: &Model<T>, acc: f64| match (by_validation, &mut val_work, val_in) {
+        (true, Some(work), Some(input)) => accuracy(net, work, input),
+        _ => acc,
     };
 
     work.forward(&net, train_in);
     let (mut acc, mut cost) = work.evaluate();
-    let mut selection = Selection::new(&net, acc);
+    let mut selection = Selection::new(&net, selecting(&net, acc), acc);
     let mut curve = Vec::new();
     let (log_every, steps) = (recipe.log_every(), recipe.steps());
     let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
@@ -171,7 +209,7 @@ fn train_in<'a, T: Precise>(
             curve.push(CurvePoint {
                 step,
                 train_acc: acc,
-                test_acc: test_accuracy(net, tw),
+                test_acc: accuracy(net, tw, test_in),
                 cost,
             });
         }
@@ -179,9 +217,14 @@ fn train_in<'a, T: Precise>(
     record(0, acc, cost, &net, &mut test_work);
 
     let mut diverged = false;
+    let mut stopped_step = steps;
     for step in 1..=steps {
         if context.abandon.load(Ordering::Relaxed) {
             return Err(Abandoned);
+        }
+        if recipe.dropout() > 0.0 {
+            work.draw_masks(recipe.dropout(), &mut dropout_stream(recipe.seed(), step));
+            work.forward_masked(&net, train_in);
         }
         work.backpropagate(&net);
         work.update(&mut net, train_in, recipe.eta(), recipe.l2());
@@ -189,30 +232,62 @@ fn train_in<'a, T: Precise>(
         (acc, cost) = work.evaluate();
         if !cost.is_finite() {
             diverged = true;
+            stopped_step = step;
             break;
         }
-        selection.consider(step, acc, &net);
+        selection.consider(step, selecting(&net, acc), acc, &net);
         record(step, acc, cost, &net, &mut test_work);
+        if recipe
+            .patience()
+            .is_some_and(|p| step - selection.best_step >= p)
+        {
+            stopped_step = step;
+            break;
+        }
     }
 
-    let best_test_acc = test_accuracy(&selection.best, &mut test_work);
-    let (final_train_acc, final_test_acc, final_cost) = if diverged {
-        (f64::NAN, f64::NAN, f64::NAN)
+    let best_test_acc = accuracy(&selection.best, &mut test_work, test_in);
+    let mut val_accuracy = |net: &Model<T>| {
+        val_work
+            .as_mut()
+            .zip(val_in)
+            .map(|(work, input)| accuracy(net, work, input))
+    };
+    let best_val_acc = val_accuracy(&selection.best);
+    let (final_train_acc, final_val_acc, final_test_acc, final_cost) = if diverged {
+        let nan = f64::NAN;
+        (nan, best_val_acc.map(|_| nan), nan, nan)
     } else {
-        (acc, test_accuracy(&net, &mut test_work), cost)
+        let val = val_accuracy(&net);
+        (acc, val, accuracy(&net, &mut test_work, test_in), cost)
     };
     let outcome = Outcome {
         best_step: selection.best_step,
-        best_train_acc: selection.best_acc,
+        best_train_acc: selection.best_train_acc,
+        best_val_acc,
         best_test_acc,
         final_train_acc,
+        final_val_acc,
         final_test_acc,
         final_cost,
+        stopped_step,
         diverged,
         curve,
         best: selection.best.to_network(&init, data.x),
     };
     Ok((outcome, net.to_network(&init, data.x)))
+}
+
+/// The dropout masks' random stream of a run's step: ChaCha8 keyed by the run's seed (and a
+/// tag that keeps it apart from the weights' stream), stream number the step. Masks thus depend
+/// on the run and the step only, never on threads or on the other runs.
+fn dropout_stream(seed: u64, step: usize) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(b"dropout!");
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(step as u64);
+    rng
 }
 
 /// One training step (backward, update, forward, accuracy) of a network on `x`, as a closure
@@ -271,7 +346,7 @@ fn step_closure<T: Precise + 'static>(
 mod tests {
     use super::*;
     use crate::nn::backprop::cost_and_gradient;
-    use crate::nn::recipe::RecipeParams;
+    use crate::nn::recipe::{RecipeParams, Select};
     use ndarray::Array2;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -308,6 +383,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: x.view(),
             test_labels: &labels,
         };
@@ -345,6 +421,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: tx.view(),
             test_labels: &tl,
         };
@@ -379,6 +456,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: x.view(),
             test_labels: &labels,
         };
@@ -398,6 +476,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: x.view(),
             test_labels: &labels,
         };
@@ -418,6 +497,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: x.view(),
             test_labels: &labels,
         };
@@ -454,6 +534,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: tx.view(),
             test_labels: &tl,
         };
@@ -502,6 +583,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: tx.view(),
             test_labels: &tl,
         };
@@ -551,6 +633,7 @@ mod tests {
         let data = TrainData {
             x: x.view(),
             labels: &labels,
+            validation: None,
             test_x: x.view(),
             test_labels: &labels,
         };
@@ -574,5 +657,130 @@ mod tests {
         }
         assert_eq!(shared.f64.lock().unwrap().len(), 1);
         assert_eq!(shared.f32.lock().unwrap().len(), 1);
+    }
+
+    /// The Gram engine stays exact with each remedy: dropout on hidden units, validation-based
+    /// selection with patience, and shifted images all keep w1 in the span of the training
+    /// inputs. 4×4 "images", fewer samples than inputs (and more, once shifted).
+    #[test]
+    fn gram_and_direct_agree_to_1e8_after_100_steps_with_each_remedy() {
+        let (x, labels) = linear_rule_data(16, 12, 3, 21);
+        let (vx, vl) = linear_rule_data(16, 8, 3, 22);
+        let (tx, tl) = linear_rule_data(16, 9, 3, 23);
+        let shifted = crate::data::augment::shift(x.view(), &labels).unwrap();
+        let plain = Recipe::params(&[16, 7, 3])
+            .eta(0.05)
+            .l2(0.01)
+            .steps(100)
+            .seed(4);
+        let cases: [(&str, RecipeParams, bool); 4] = [
+            ("dropout", plain.clone().dropout(0.3), false),
+            (
+                "select validation",
+                plain.clone().select(Select::Validation),
+                false,
+            ),
+            (
+                "patience",
+                plain
+                    .clone()
+                    .select(Select::Validation)
+                    .patience(Some(1000)),
+                false,
+            ),
+            ("augment shift", plain.clone(), true),
+        ];
+        for (name, params, augment) in cases {
+            let (x, labels) = if augment {
+                (shifted.x.view(), &shifted.labels[..])
+            } else {
+                (x.view(), &labels[..])
+            };
+            let data = TrainData {
+                x,
+                labels,
+                validation: Some((vx.view(), &vl)),
+                test_x: tx.view(),
+                test_labels: &tl,
+            };
+            let run = |engine| {
+                let r = params
+                    .clone()
+                    .engine(engine)
+                    .check_with_validation(x.ncols(), 17, 8)
+                    .unwrap();
+                let (shared, never) = (SharedInputs::new(), AtomicBool::new(false));
+                train_with_final(&r, data, context(&shared, &never)).unwrap()
+            };
+            let (direct, direct_net) = run(Engine::Direct);
+            let (gram, gram_net) = run(Engine::Gram);
+            for l in 0..2 {
+                let w = relative(&gram_net.weights[l], &direct_net.weights[l]);
+                assert!(w < 1e-8, "{name}, layer {l}: weights differ by {w}");
+            }
+            assert_eq!(gram.stopped_step, direct.stopped_step, "{name}");
+            assert_eq!(gram.best_val_acc, direct.best_val_acc, "{name}");
+            assert!(direct.best_val_acc.is_some(), "{name}");
+        }
+        // Dropout changes the run (its masks are drawn), and the same run again is the same.
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            validation: None,
+            test_x: tx.view(),
+            test_labels: &tl,
+        };
+        let never = AtomicBool::new(false);
+        let with = train(
+            &plain.clone().dropout(0.3).check(12, 9).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        let again = train(
+            &plain.clone().dropout(0.3).check(12, 9).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        let without = train(&plain.clone().check(12, 9).unwrap(), data, &never).unwrap();
+        assert_eq!(with, again);
+        assert_ne!(with.final_cost, without.final_cost);
+    }
+
+    #[test]
+    fn validation_selects_the_kept_model_and_patience_stops_the_run() {
+        let (x, labels) = random_data(2, 40, 2, 4);
+        let (vx, vl) = random_data(2, 20, 2, 5);
+        let data = TrainData {
+            x: x.view(),
+            labels: &labels,
+            validation: Some((vx.view(), &vl)),
+            test_x: vx.view(),
+            test_labels: &vl,
+        };
+        let never = AtomicBool::new(false);
+        let by_val = spec(300, 0.0).eta(0.5).select(Select::Validation);
+        let out = train(
+            &by_val.clone().check_with_validation(40, 40, 20).unwrap(),
+            data,
+            &never,
+        )
+        .unwrap();
+        // The test set here is the validation set: the kept model is the best on it.
+        assert_eq!(out.best_val_acc, Some(out.best_test_acc));
+        assert!(out.best_test_acc >= out.final_test_acc);
+        assert_eq!(out.stopped_step, 300);
+        let patient = by_val
+            .patience(Some(5))
+            .check_with_validation(40, 40, 20)
+            .unwrap();
+        let stopped = train(&patient, data, &never).unwrap();
+        assert!(stopped.stopped_step < 300, "{}", stopped.stopped_step);
+        assert_eq!(stopped.stopped_step - stopped.best_step, 5);
+        assert!(spec(10, 0.0)
+            .select(Select::Validation)
+            .check(40, 20)
+            .is_err());
     }
 }

@@ -271,6 +271,14 @@ pub(crate) mod tests {
             diverged: false,
             seconds: 0.5,
             config_hash: "h".into(),
+            n_val: None,
+            dropout: 0.0,
+            augment: "none".into(),
+            select: "train".into(),
+            patience: None,
+            val_acc: None,
+            final_val_acc: None,
+            stopped_step: None,
         }
     }
 

@@ -27,6 +27,14 @@ fn record(run_id: &str, hash: &str) -> RunRecord {
         diverged: false,
         seconds: 0.01,
         config_hash: hash.into(),
+        n_val: None,
+        dropout: 0.0,
+        augment: "none".into(),
+        select: "train".into(),
+        patience: None,
+        val_acc: None,
+        final_val_acc: None,
+        stopped_step: None,
     }
 }
 

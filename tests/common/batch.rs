@@ -118,7 +118,7 @@ pub fn whole_rows(path: &Path) -> Vec<RunRecord> {
     for (i, line) in text.lines().enumerate() {
         assert_eq!(
             line.split(',').count(),
-            COLUMNS.len(),
+            COLUMNS.len() + nnsweep::results::LAB_COLUMNS.len(),
             "{} line {}: {line:?}",
             path.display(),
             i + 1
