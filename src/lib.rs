@@ -9,6 +9,7 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod batch;
 pub mod blas;
 pub mod config;
 pub mod data;

@@ -1,7 +1,7 @@
 //! `nnsweep run`: train a sweep, stream rows to CSV, end with the overfitting table.
 //!
 //! Batch-job duties live here too: resuming a results file (`--fresh`, `--force`), one shard of
-//! a job array (`--shard`, or the SLURM array variables), and a clean stop on SIGTERM, SIGINT or
+//! a job array (`--shard`, or the batch system's variables: `nnsweep::batch`), and a clean stop on SIGTERM, SIGINT or
 //! SIGUSR1 (`--grace`, exit code 3).
 
 use std::collections::HashSet;
@@ -13,7 +13,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
-use nnsweep::data;
 use nnsweep::layout::SweepFiles;
 use nnsweep::model_file;
 use nnsweep::plan::{self, RunSpec, Shard};
@@ -21,6 +20,7 @@ use nnsweep::report::{self, Metric, Tables};
 use nnsweep::results::{read_records, CurvesWriter, ResultsWriter};
 use nnsweep::runner::{self, Control};
 use nnsweep::signals::{self, Watcher};
+use nnsweep::{batch, data};
 
 use super::progress::{human, Progress};
 use super::{exit, BadInput, ConfigArg};
@@ -35,12 +35,13 @@ pub struct RunArgs {
     /// <stem>/models/.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
-    /// How many runs to train at once [default: $SLURM_CPUS_PER_TASK if set, else all cores].
+    /// How many runs to train at once [default: the CPUs the batch system gave the job
+    /// ($SLURM_CPUS_PER_TASK, $NCPUS, $PBS_NUM_PPN, $LSB_DJOB_NUMPROC, $NSLOTS), else all cores].
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
     /// Train only shard I of N (0-based): the runs whose position in the plan is I modulo N.
-    /// In a SLURM job array it defaults to the task's place in the array
-    /// ($SLURM_ARRAY_TASK_ID among $SLURM_ARRAY_TASK_COUNT tasks).
+    /// In a job array it defaults to the task's place in the array, from the batch system's
+    /// variables (SLURM, PBS Pro, Torque, LSF, Grid Engine); this flag overrides them.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
     /// Start over: move the results file, its curves file and its saved models aside (renamed
@@ -70,11 +71,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let dataset = data::load(&config.data)?;
     let hash = config.results_hash(&dataset);
     config.check_against_data(dataset.train.len())?;
-    let shard = match args.shard {
-        Some(shard) => Some(shard),
-        None => Shard::from_slurm(|name| std::env::var(name).ok())
-            .map_err(|e| BadInput(format!("{e} (from the SLURM job array's variables)")))?,
-    };
+    // The shard and the thread count, decided once: flags, else the batch system's variables.
+    let placement = batch::place(
+        args.shard,
+        args.threads,
+        std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        |name| std::env::var(name).ok(),
+    )
+    .map_err(|e| BadInput(e.0))?;
+    let shard = placement.shard;
     let planned = plan::expand(&config);
     let all_runs = planned.len();
     let runs = plan::select(planned, shard);
@@ -106,10 +111,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .collect();
     // Not capped at the number of runs: threads without a run of their own help the others
     // (runner::run_all).
-    let threads = match args.threads {
-        Some(n) => n.get(),
-        None => default_threads()?,
-    };
+    let threads = placement.threads;
 
     let mut writer = ResultsWriter::append(&out)
         .with_context(|| format!("cannot open results file {}", out.display()))?;
@@ -144,7 +146,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     .context("cannot catch SIGTERM, SIGINT and SIGUSR1")?;
     progress.line(&format!(
         "nnsweep {}: {} ({}), config hash {}, {}: {} runs, {} to train ({} already in {}), \
-         {} threads",
+         {} threads ({})",
         env!("CARGO_PKG_VERSION"),
         config.name,
         dataset.name,
@@ -158,6 +160,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         runs.len() - todo.len(),
         out.display(),
         threads,
+        placement.source,
     ));
 
     let mut write_error: Option<anyhow::Error> = None;
@@ -216,12 +219,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             tally.not_started,
             out.display()
         );
-        match std::env::var("SLURM_JOB_ID") {
-            Ok(_) => eprintln!(
+        match placement.system {
+            Some(_) => eprintln!(
                 "to resume, submit this job again: it runs `{}` and skips the runs already done",
                 resume_command()
             ),
-            Err(_) => eprintln!("to resume, run again: {}", resume_command()),
+            None => eprintln!("to resume, run again: {}", resume_command()),
         }
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }
@@ -284,23 +287,6 @@ fn save_model(
         .train
         .head(finished.spec.n_train(dataset.train.len()));
     model_file::save_run(out, &finished.spec.id, best, x, labels).map(|_| ())
-}
-
-/// Runs at once when not told: the CPUs SLURM gave the task, else every core.
-fn default_threads() -> Result<usize> {
-    match std::env::var("SLURM_CPUS_PER_TASK") {
-        Ok(text) => text
-            .trim()
-            .parse::<NonZeroUsize>()
-            .map(NonZeroUsize::get)
-            .map_err(|_| {
-                BadInput(format!(
-                    "SLURM_CPUS_PER_TASK={text} is not a number of CPUs; pass --threads N"
-                ))
-                .into()
-            }),
-        Err(_) => Ok(std::thread::available_parallelism().map_or(1, NonZeroUsize::get)),
-    }
 }
 
 /// Ids of the runs a previous `run` of this config already wrote to `out`. Rows of another
