@@ -12,9 +12,14 @@ use super::ConfigArg;
 pub struct PlanArgs {
     #[command(flatten)]
     config: ConfigArg,
+    /// Do not time a few training steps of each network shape on this machine (the estimates
+    /// then use a fixed rate of 40 GFLOP/s).
+    #[arg(long)]
+    no_measure: bool,
 }
 
 pub fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let _measure = !args.no_measure;
     let config = Config::load(&args.config.config)?;
     let dataset = data::load(&config.data)?;
     config.check_against_data(dataset.train.len())?;
