@@ -8,8 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::Array2;
 use nnsweep::nn::kernels::activate;
-use nnsweep::nn::train::step_for_bench;
-use nnsweep::nn::{step_flops, Engine, Precision, TrainSpec};
+use nnsweep::nn::{step_flops, step_for_bench, Engine, Precision, Recipe};
 
 /// Pixel-like inputs in [0, 1] and labels cycling over the classes.
 fn data(d: usize, n: usize, classes: usize) -> (Array2<f64>, Vec<u8>) {
@@ -35,16 +34,13 @@ fn steps(c: &mut Criterion) {
             if sizes[0] < 10 && engine == Engine::Gram {
                 continue;
             }
-            let spec = TrainSpec {
-                sizes: sizes.clone(),
-                eta,
-                l2: 0.0,
-                steps: 1000,
-                seed: 0,
-                log_every: 0,
-                engine,
-                precision,
-            };
+            let spec = Recipe::params(&sizes)
+                .eta(eta)
+                .steps(1000)
+                .engine(engine)
+                .precision(precision)
+                .check(n, n)
+                .expect("a valid recipe");
             group.throughput(Throughput::Elements(step_flops(&sizes, n, engine) as u64));
             let mut step = step_for_bench(&spec, &x, &labels);
             group.bench_function(format!("{name} {engine:?} {precision:?}"), |b| {

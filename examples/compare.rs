@@ -24,7 +24,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, LinalgScalar};
 use nnsweep::data::synthetic::{self, Shape, SyntheticSpec};
 use nnsweep::data::{Dataset, Split};
-use nnsweep::nn::{self, Engine, Precision, TrainData, TrainSpec};
+use nnsweep::nn::{self, Engine, Precision, Recipe, TrainData};
 use nnsweep::plan::RunSpec;
 use nnsweep::runner::{self, Control};
 
@@ -229,18 +229,20 @@ struct Workload {
     numpy: Option<&'static str>,
 }
 
+/// The checked recipe of a workload, its engine resolved.
+fn recipe(w: &Workload) -> Recipe {
+    Recipe::params(&[w.data.n_features(), w.hidden, w.data.n_classes])
+        .eta(w.eta)
+        .steps(w.steps)
+        .engine(w.engine)
+        .precision(w.precision)
+        .check(w.data.train.len(), w.data.test.len())
+        .expect("a valid recipe")
+}
+
 /// One timed run: wall and CPU seconds, and the outcome's best training accuracy.
 fn time_run(w: &Workload) -> (f64, f64, f64) {
-    let spec = TrainSpec {
-        sizes: vec![w.data.n_features(), w.hidden, w.data.n_classes],
-        eta: w.eta,
-        l2: 0.0,
-        steps: w.steps,
-        seed: 0,
-        log_every: 0,
-        engine: w.engine,
-        precision: w.precision,
-    };
+    let spec = recipe(w);
     let data = TrainData {
         x: w.data.train.x.view(),
         labels: &w.data.train.labels,
@@ -289,21 +291,21 @@ fn numpy(python: &Path, args: &[String]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn sweep_runs(steps: usize) -> Vec<RunSpec> {
+fn sweep_runs(data: &Dataset, steps: usize) -> Vec<RunSpec> {
     let mut runs = Vec::new();
     for eta in SWEEP_ETAS {
         for seed in 0..SWEEP_SEEDS {
+            let recipe = Recipe::params(&[data.n_features(), 30, data.n_classes])
+                .eta(eta)
+                .steps(steps)
+                .seed(seed)
+                .check(data.train.len(), data.test.len())
+                .expect("a valid recipe");
             runs.push(RunSpec {
                 index: runs.len(),
                 id: format!("h30_eta{eta}_seed{seed}"),
-                hidden: vec![30],
-                eta,
-                l2: 0.0,
-                steps,
                 train_size: None,
-                seed,
-                engine: Engine::Auto,
-                precision: Precision::F64,
+                recipe,
             });
         }
     }
@@ -313,9 +315,9 @@ fn sweep_runs(steps: usize) -> Vec<RunSpec> {
 /// In a child process, so that its peak RSS is the sweep's own.
 fn child_sweep(threads: usize, steps: usize) {
     let data = mnist_small();
-    let runs = sweep_runs(steps);
+    let runs = sweep_runs(&data, steps);
     let t = Instant::now();
-    let tally = runner::run_all(&runs, &data, threads, 0, &Control::default(), |_| {});
+    let tally = runner::run_all(&runs, &data, threads, &Control::default(), |_| {});
     let seconds = t.elapsed().as_secs_f64();
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let rss_kb = status
@@ -523,7 +525,7 @@ fn main() {
         let t = median(&mut wall);
         let n = w.data.train.len();
         let sizes = [w.data.n_features(), w.hidden, w.data.n_classes];
-        let engine = w.engine.resolve(&sizes, n, w.data.test.len(), w.steps);
+        let engine = recipe(w).engine();
         let gflops = nn::step_flops(&sizes, n, engine) * w.steps as f64 / t / 1e9;
         let reference = match (engine, w.precision) {
             (Engine::Gram, Precision::F32) => gram32,

@@ -265,7 +265,7 @@ impl Range {
 
     /// Task `id`'s shard: its place in the range, of `count()`.
     pub fn shard_of(&self, id: usize, what: &str) -> Result<Shard, BatchError> {
-        if id < self.first || id > self.last || (id - self.first) % self.step != 0 {
+        if id < self.first || id > self.last || !(id - self.first).is_multiple_of(self.step) {
             return Err(BatchError(format!(
                 "{what}: task {id} is not in the array's range {}-{}:{}, so it cannot tell which \
                  share of the sweep is its own; pass --shard I/N explicitly",

@@ -13,6 +13,7 @@ pub mod batch;
 pub mod blas;
 pub mod config;
 pub mod data;
+pub mod estimate;
 pub mod layout;
 pub mod model_file;
 pub mod nn;

@@ -9,53 +9,31 @@
 //! runs of one shard, interleaved by grid position (`crate::batch` finds a job array's shard).
 
 use crate::config::Config;
-use crate::nn::{n_params, step_flops, Engine, Precision, TrainSpec};
+use crate::data::Dataset;
+use crate::nn::{n_params, Recipe, RecipeError};
 
-/// One network to train: a point of the grid.
+/// One network to train: a point of the grid, with its checked recipe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
     /// Position in the expanded grid (the order runs are listed and sharded in).
     pub index: usize,
     pub id: String,
-    pub hidden: Vec<usize>,
-    pub eta: f64,
-    pub l2: f64,
-    pub steps: usize,
     /// Train on the first `n` training samples only; `None`: all of them.
     pub train_size: Option<usize>,
-    pub seed: u64,
-    /// `[train] engine` and `precision`: the same for every run of a sweep, not part of the id.
-    pub engine: Engine,
-    pub precision: Precision,
+    /// Everything the engine needs, checked, with the engine resolved for this run's samples
+    /// and the sweep-wide settings (`[train] engine`, `precision`, `log_every`) in it.
+    pub recipe: Recipe,
 }
 
 impl RunSpec {
     /// Hidden sizes as the CSV shows them: "30", "30x30".
     pub fn hidden_label(&self) -> String {
-        hidden_label(&self.hidden)
+        hidden_label(self.recipe.hidden())
     }
 
     /// Layer sizes from input to output.
-    pub fn layer_sizes(&self, n_features: usize, n_classes: usize) -> Vec<usize> {
-        let mut sizes = Vec::with_capacity(self.hidden.len() + 2);
-        sizes.push(n_features);
-        sizes.extend(&self.hidden);
-        sizes.push(n_classes);
-        sizes
-    }
-
-    /// What the engine needs to train this run.
-    pub fn train_spec(&self, n_features: usize, n_classes: usize, log_every: usize) -> TrainSpec {
-        TrainSpec {
-            sizes: self.layer_sizes(n_features, n_classes),
-            eta: self.eta,
-            l2: self.l2,
-            steps: self.steps,
-            seed: self.seed,
-            log_every,
-            engine: self.engine,
-            precision: self.precision,
-        }
+    pub fn layer_sizes(&self) -> &[usize] {
+        self.recipe.sizes()
     }
 
     /// Number of training samples this run uses out of `available`.
@@ -64,17 +42,13 @@ impl RunSpec {
     }
 
     /// Number of weights and biases.
-    pub fn n_params(&self, n_features: usize, n_classes: usize) -> usize {
-        n_params(&self.layer_sizes(n_features, n_classes))
+    pub fn n_params(&self) -> usize {
+        n_params(self.recipe.sizes())
     }
 
-    /// Floating-point operations of the whole run's training steps.
-    /// With the engine the run will use: the Gram engine's first layer costs 2·m·n² a step.
-    pub fn flops(&self, n_features: usize, n_classes: usize, n_train: usize) -> f64 {
-        let sizes = self.layer_sizes(n_features, n_classes);
-        let n = self.n_train(n_train);
-        let engine = self.engine.resolve(&sizes, n, 0, self.steps);
-        step_flops(&sizes, n, engine) * self.steps as f64
+    /// Floating-point operations of the whole run's training steps, with the engine it uses.
+    pub fn flops(&self) -> f64 {
+        self.recipe.flops()
     }
 }
 
@@ -88,46 +62,54 @@ pub fn hidden_label(hidden: &[usize]) -> String {
 }
 
 /// Every run of the grid, hidden sizes outermost and seeds innermost, so that the runs of one
-/// table cell are neighbours in the results file.
-pub fn expand(config: &Config) -> Vec<RunSpec> {
+/// table cell are neighbours in the results file. Each run's recipe is checked here, and its
+/// engine resolved, once, for the samples of `data` it will train on.
+pub fn expand(config: &Config, data: &Dataset) -> Result<Vec<RunSpec>, RecipeError> {
     let grid = &config.grid;
-    let steps = grid
-        .steps
-        .clone()
-        .unwrap_or_else(|| vec![config.train.steps]);
-    let l2s = grid.l2.clone().unwrap_or_else(|| vec![config.train.l2]);
+    let train = &config.train;
+    let steps = grid.steps.clone().unwrap_or_else(|| vec![train.steps]);
+    let l2s = grid.l2.clone().unwrap_or_else(|| vec![train.l2]);
     let sizes: Vec<Option<usize>> = match &grid.train_size {
         Some(sizes) => sizes.iter().copied().map(Some).collect(),
         None => vec![None],
     };
+    let (d, k) = (data.n_features(), data.n_classes);
+    let n_eval = data.test.len();
     let mut runs = Vec::new();
     for hidden in &grid.hidden {
+        let mut layers = vec![d];
+        layers.extend(hidden);
+        layers.push(k);
         for &eta in &grid.eta {
             for &l2 in &l2s {
                 for &steps in &steps {
                     for &train_size in &sizes {
                         for &seed in &grid.seed {
-                            let mut run = RunSpec {
+                            let n_train =
+                                train_size.map_or(data.train.len(), |n| n.min(data.train.len()));
+                            let recipe = Recipe::params(&layers)
+                                .eta(eta)
+                                .l2(l2)
+                                .steps(steps)
+                                .seed(seed)
+                                .log_every(train.log_every)
+                                .engine(train.engine)
+                                .precision(train.precision)
+                                .check(n_train, n_eval)?;
+                            let id = run_id(hidden, eta, l2, steps, train_size, seed);
+                            runs.push(RunSpec {
                                 index: runs.len(),
-                                id: String::new(),
-                                hidden: hidden.clone(),
-                                eta,
-                                l2,
-                                steps,
+                                id,
                                 train_size,
-                                seed,
-                                engine: config.train.engine,
-                                precision: config.train.precision,
-                            };
-                            run.id = run_id(&run);
-                            runs.push(run);
+                                recipe,
+                            });
                         }
                     }
                 }
             }
         }
     }
-    runs
+    Ok(runs)
 }
 
 /// One share of a sweep split over several jobs (a SLURM job array, say): shard `index` of
@@ -213,16 +195,18 @@ pub fn select(runs: Vec<RunSpec>, shard: Option<Shard>) -> Vec<RunSpec> {
 
 /// `h30x30_eta0.0005_l2=0_steps20000_seed2` (with `_n500` before the seed when the training
 /// size is swept). Rust prints floats in their shortest exact form, so ids round-trip.
-fn run_id(run: &RunSpec) -> String {
-    let size = run.train_size.map(|n| format!("_n{n}")).unwrap_or_default();
+fn run_id(
+    hidden: &[usize],
+    eta: f64,
+    l2: f64,
+    steps: usize,
+    train_size: Option<usize>,
+    seed: u64,
+) -> String {
+    let size = train_size.map(|n| format!("_n{n}")).unwrap_or_default();
     format!(
-        "h{}_eta{}_l2={}_steps{}{}_seed{}",
-        run.hidden_label(),
-        run.eta,
-        run.l2,
-        run.steps,
-        size,
-        run.seed
+        "h{}_eta{eta}_l2={l2}_steps{steps}{size}_seed{seed}",
+        hidden_label(hidden)
     )
 }
 
@@ -238,6 +222,12 @@ mod tests {
         Config::parse(&text, Path::new("t.toml")).unwrap()
     }
 
+    /// The runs of `config`, planned on its (generated) data.
+    fn expand(config: &Config) -> Vec<RunSpec> {
+        let data = crate::data::load(&config.data).unwrap();
+        super::expand(config, &data).unwrap()
+    }
+
     #[test]
     fn the_grid_expands_to_every_combination_in_a_fixed_order() {
         let runs = expand(&config(
@@ -245,8 +235,10 @@ mod tests {
         ));
         assert_eq!(runs.len(), 12);
         assert_eq!(runs[0].id, "h2_eta0.1_l2=0_steps100_seed0");
-        assert_eq!(runs[1].seed, 1);
-        assert_eq!(runs[3].eta, 0.2);
+        assert_eq!(runs[1].recipe.seed(), 1);
+        assert_eq!(runs[3].recipe.eta(), 0.2);
+        assert_eq!(runs[0].recipe.sizes(), &[2, 2, 2]);
+        assert_eq!(runs[0].recipe.n_train(), 400);
         assert_eq!(runs[11].id, "h3x4_eta0.2_l2=0_steps100_seed2");
         assert!(runs.iter().enumerate().all(|(i, r)| r.index == i));
     }
@@ -304,15 +296,23 @@ mod tests {
 
     #[test]
     fn sizes_and_flops_follow_the_data() {
-        let run = &expand(&config("hidden = [30]\neta = [0.1]\nseed = [0]"))[0];
-        assert_eq!(run.layer_sizes(784, 10), vec![784, 30, 10]);
-        assert_eq!(run.n_params(784, 10), 23_860);
-        // 500 samples of 784 inputs: the Gram engine, 15.9 MFLOP a step instead of 47.9.
-        assert!((run.flops(784, 10, 500) / 100.0 / 1e6 - 15.90).abs() < 0.01);
-        let direct = RunSpec {
-            engine: Engine::Direct,
-            ..run.clone()
+        let split = |n| crate::data::Split::new(ndarray::Array2::zeros((784, n)), vec![0; n]);
+        let data = Dataset {
+            name: "zeros".into(),
+            n_classes: 10,
+            train: split(500),
+            test: split(100),
         };
-        assert!((direct.flops(784, 10, 500) / 100.0 / 1e6 - 47.94).abs() < 0.01);
+        let run =
+            &super::expand(&config("hidden = [30]\neta = [0.1]\nseed = [0]"), &data).unwrap()[0];
+        assert_eq!(run.layer_sizes(), &[784, 30, 10]);
+        assert_eq!(run.n_params(), 23_860);
+        // 500 samples of 784 inputs: the Gram engine, 15.9 MFLOP a step instead of 47.9.
+        assert_eq!(run.recipe.engine(), crate::nn::Engine::Gram);
+        assert!((run.flops() / 100.0 / 1e6 - 15.90).abs() < 0.01);
+        let mut config = config("hidden = [30]\neta = [0.1]\nseed = [0]");
+        config.train.engine = crate::nn::Engine::Direct;
+        let direct = &super::expand(&config, &data).unwrap()[0];
+        assert!((direct.flops() / 100.0 / 1e6 - 47.94).abs() < 0.01);
     }
 }

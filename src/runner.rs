@@ -42,68 +42,56 @@ pub struct Tally {
 }
 
 /// Trains `runs` on `threads` worker threads, calling `on_finished` for each in this thread.
+///
+/// A finished run is handed over before more than `threads` further runs finish: a worker
+/// waits with its finished run until this thread takes it (a rendezvous channel), so a slow
+/// `on_finished` holds the workers back instead of piling up a backlog, and after a stop at
+/// most `threads` runs that had already finished are still handed over.
 pub fn run_all<'a>(
     runs: &'a [RunSpec],
     data: &Dataset,
     threads: usize,
-    log_every: usize,
     control: &Control,
     mut on_finished: impl FnMut(Finished<'a>),
 ) -> Tally {
-    // With fewer runs than threads, the threads without a run of their own help the others
-    // with their Gram products (see nn's packed kernel).
-    let pool_threads = threads.max(1);
-    let threads = threads.clamp(1, runs.len().max(1));
+    // One worker loop per thread of the pool, even with fewer runs than threads: the workers
+    // without a run help the others with their Gram products (see nn's packed kernel).
+    let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(pool_threads)
+        .num_threads(threads)
         .thread_name(|i| format!("nnsweep-worker-{i}"))
         .build()
         .expect("creating worker threads");
     let next = AtomicUsize::new(0);
-    let order = longest_first(runs, data);
+    let order = longest_first(runs);
     let shared = nn::SharedInputs::new();
-    let ready = AtomicUsize::new(0);
-    let (sender, receiver) = mpsc::channel::<Finished<'a>>();
+    let (sender, receiver) = mpsc::sync_channel::<Finished<'a>>(0);
     let mut tally = Tally::default();
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            pool.scope(|workers| {
-                for _ in 0..threads {
-                    let sender = sender.clone();
-                    let (next, order, shared) = (&next, &order, &shared);
-                    let ready = &ready;
-                    workers.spawn(move |_| {
-                        // Every worker holds its loop before any trains: a worker waiting in a
-                        // product's `join` (see nn's packed kernel) may run queued jobs, and must
-                        // not pick up a whole loop of runs that way.
-                        ready.fetch_add(1, Ordering::SeqCst);
-                        while ready.load(Ordering::SeqCst) < threads {
-                            std::thread::yield_now();
-                        }
-                        loop {
-                            if control.stop_starting.load(Ordering::SeqCst) {
-                                break;
-                            }
-                            let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
-                                break;
-                            };
-                            let spec = &runs[i];
-                            let started = Instant::now();
-                            let outcome =
-                                train_one(spec, data, shared, log_every, &control.abandon);
-                            let seconds = started.elapsed().as_secs_f64();
-                            if sender
-                                .send(Finished {
-                                    spec,
-                                    outcome,
-                                    seconds,
-                                })
-                                .is_err()
-                            {
-                                break;
-                            }
-                        }
-                    });
+            // `broadcast` runs the loop once on each worker, from that worker's own queue: a
+            // worker waiting in a product's `join` may take other jobs, but never a second loop.
+            pool.broadcast(|_| {
+                let sender = sender.clone();
+                loop {
+                    if control.stop_starting.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                        break;
+                    };
+                    let spec = &runs[i];
+                    let started = Instant::now();
+                    let outcome = train_one(spec, data, &shared, &control.abandon);
+                    let seconds = started.elapsed().as_secs_f64();
+                    let finished = Finished {
+                        spec,
+                        outcome,
+                        seconds,
+                    };
+                    if sender.send(finished).is_err() {
+                        break;
+                    }
                 }
             });
             drop(sender);
@@ -121,9 +109,8 @@ pub fn run_all<'a>(
 }
 
 /// Positions in `runs`, the most FLOPs first; a stable sort keeps plan order among equals.
-fn longest_first(runs: &[RunSpec], data: &Dataset) -> Vec<usize> {
-    let (d, k, n) = (data.n_features(), data.n_classes, data.train.len());
-    let flops: Vec<f64> = runs.iter().map(|r| r.flops(d, k, n)).collect();
+fn longest_first(runs: &[RunSpec]) -> Vec<usize> {
+    let flops: Vec<f64> = runs.iter().map(RunSpec::flops).collect();
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&a, &b| flops[b].total_cmp(&flops[a]));
     order
@@ -133,18 +120,21 @@ fn train_one<'d>(
     spec: &RunSpec,
     data: &'d Dataset,
     shared: &nn::SharedInputs<'d>,
-    log_every: usize,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
     let (x, labels) = data.train.head(spec.n_train(data.train.len()));
-    let train_spec = spec.train_spec(data.n_features(), data.n_classes, log_every);
     let train_data = TrainData {
         x,
         labels,
         test_x: data.test.x.view(),
         test_labels: &data.test.labels,
     };
-    nn::train_shared(&train_spec, train_data, shared, abandon)
+    let context = nn::Context {
+        shared,
+        abandon,
+        parallelism: nn::Parallelism::Pool,
+    };
+    nn::train_with(&spec.recipe, train_data, context)
 }
 
 /// The results row of a finished run.
@@ -161,11 +151,11 @@ pub fn record(
         n_train: spec.n_train(data.train.len()),
         n_test: data.test.len(),
         hidden: spec.hidden_label(),
-        n_params: spec.n_params(data.n_features(), data.n_classes),
-        eta: spec.eta,
-        l2: spec.l2,
-        seed: spec.seed,
-        steps: spec.steps,
+        n_params: spec.n_params(),
+        eta: spec.recipe.eta(),
+        l2: spec.recipe.l2(),
+        seed: spec.recipe.seed(),
+        steps: spec.recipe.steps(),
         best_step: outcome.best_step,
         train_acc: outcome.best_train_acc,
         test_acc: outcome.best_test_acc,
@@ -183,33 +173,49 @@ pub fn record(
 mod tests {
     use super::*;
     use crate::data::synthetic::{generate, Shape, SyntheticSpec};
-    use crate::nn::{Engine, Precision};
+    use crate::nn::{Engine, Recipe};
 
-    #[test]
-    fn the_longest_runs_start_first_and_equals_keep_plan_order() {
-        let data = generate(&SyntheticSpec {
+    fn circles() -> Dataset {
+        generate(&SyntheticSpec {
             shape: Shape::Circles { factor: 0.5 },
             samples: 60,
             noise: 0.1,
             test_fraction: 0.25,
             seed: 0,
-        });
-        let run = |index: usize, hidden: usize, steps: usize| RunSpec {
+        })
+    }
+
+    /// A run of `hidden` units and `steps` steps on `data`, planned as `plan` would.
+    fn run(data: &Dataset, index: usize, hidden: usize, steps: usize, engine: Engine) -> RunSpec {
+        let recipe = Recipe::params(&[data.n_features(), hidden, data.n_classes])
+            .eta(0.01)
+            .steps(steps)
+            .seed(index as u64)
+            .log_every(10)
+            .engine(engine)
+            .check(data.train.len(), data.test.len())
+            .unwrap();
+        RunSpec {
             index,
             id: format!("r{index}"),
-            hidden: vec![hidden],
-            eta: 0.1,
-            l2: 0.0,
-            steps,
             train_size: None,
-            seed: 0,
-            engine: Engine::Auto,
-            precision: Precision::F64,
-        };
-        let runs = [run(0, 2, 10), run(1, 8, 10), run(2, 2, 30), run(3, 8, 10)];
-        assert_eq!(longest_first(&runs, &data), vec![1, 3, 2, 0]);
+            recipe,
+        }
+    }
+
+    #[test]
+    fn the_longest_runs_start_first_and_equals_keep_plan_order() {
+        let data = circles();
+        let a = Engine::Auto;
+        let runs = [
+            run(&data, 0, 2, 10, a),
+            run(&data, 1, 8, 10, a),
+            run(&data, 2, 2, 30, a),
+            run(&data, 3, 8, 10, a),
+        ];
+        assert_eq!(longest_first(&runs), vec![1, 3, 2, 0]);
         let mut seen = Vec::new();
-        let tally = run_all(&runs, &data, 2, 0, &Control::default(), |f| {
+        let tally = run_all(&runs, &data, 2, &Control::default(), |f| {
             seen.push(f.spec.index)
         });
         assert_eq!(tally.finished, 4);
@@ -231,22 +237,12 @@ mod tests {
             test: crate::data::Split::new(x, labels),
         };
         let runs: Vec<RunSpec> = (0..2)
-            .map(|seed| RunSpec {
-                index: seed,
-                id: format!("s{seed}"),
-                hidden: vec![40],
-                eta: 0.01,
-                l2: 0.0,
-                steps: 60,
-                train_size: None,
-                seed: seed as u64,
-                engine: Engine::Gram,
-                precision: Precision::F64,
-            })
+            .map(|i| run(&data, i, 40, 60, Engine::Gram))
             .collect();
+        assert_eq!(runs[0].recipe.engine(), Engine::Gram);
         let outcomes = |threads| {
             let mut out = vec![None, None];
-            run_all(&runs, &data, threads, 10, &Control::default(), |f| {
+            run_all(&runs, &data, threads, &Control::default(), |f| {
                 out[f.spec.index] = Some(f.outcome.unwrap());
             });
             out
@@ -255,5 +251,32 @@ mod tests {
         assert!(alone.iter().all(Option::is_some));
         assert_eq!(outcomes(4), alone);
         assert_eq!(outcomes(2), alone);
+    }
+
+    #[test]
+    fn a_slow_writer_holds_the_workers_back_and_a_stop_leaves_no_backlog() {
+        let data = circles();
+        let runs: Vec<RunSpec> = (0..60).map(|i| run(&data, i, 2, 1, Engine::Auto)).collect();
+        for threads in [1, 3] {
+            let control = Control::default();
+            let mut handed = 0;
+            let tally = run_all(&runs, &data, threads, &control, |_| {
+                handed += 1;
+                if handed == 1 {
+                    // A stop as `--grace 0` makes it, while this (slow) writer still holds the
+                    // first run: 60 one-step runs would all finish meanwhile with an unbounded
+                    // channel.
+                    control.stop_starting.store(true, Ordering::SeqCst);
+                    control.abandon.store(true, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+            });
+            assert!(
+                handed <= 1 + threads,
+                "{threads} threads: {handed} runs handed over after the stop"
+            );
+            assert_eq!(tally.finished + tally.abandoned, handed);
+            assert!(tally.not_started >= 60 - 1 - threads);
+        }
     }
 }

@@ -213,7 +213,10 @@ fn array_then_merge(
         let log = ok(cmd, &format!("{} task {k}", sweep.0));
         if sweep.0.ends_with(".pbs") {
             // The stand-in qstat says walltime 00:10:00: USR1 from `timeout` 120 s before it.
-            assert!(log.contains("(walltime 00:10:00, USR1 after 480 s)"), "{log}");
+            assert!(
+                log.contains("(walltime 00:10:00, USR1 after 480 s)"),
+                "{log}"
+            );
         }
         assert!(log.contains(&format!("shard {k}/3: 4 of 12 runs")), "{log}");
     }

@@ -20,7 +20,7 @@ use nnsweep::report::{self, Metric, Tables};
 use nnsweep::results::{read_records, CurvesWriter, ResultsWriter};
 use nnsweep::runner::{self, Control};
 use nnsweep::signals::{self, Watcher};
-use nnsweep::{batch, data};
+use nnsweep::{batch, data, estimate};
 
 use super::progress::{human, Progress};
 use super::{exit, BadInput, ConfigArg};
@@ -80,7 +80,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     )
     .map_err(|e| BadInput(e.0))?;
     let shard = placement.shard;
-    let planned = plan::expand(&config);
+    let planned = plan::expand(&config, &dataset)
+        .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
     let all_runs = planned.len();
     let runs = plan::select(planned, shard);
     let out = args.out.unwrap_or_else(|| {
@@ -138,7 +139,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
 
     let control = Arc::new(Control::default());
-    let mut progress = Progress::new(todo.len());
+    // The ETA's cost model: a few steps of each network shape timed, in a small share of what
+    // the sweep will take (at most 0.3 s).
+    let rough = todo.iter().map(|r| r.flops()).sum::<f64>() / 1e9 / threads as f64;
+    let budget = Duration::from_secs_f64((0.05 * rough).clamp(0.005, 0.3));
+    let model = estimate::CostModel::measure(&todo, &dataset, budget);
+    let mut progress = Progress::new(todo.len(), estimate::Eta::new(&model, &todo, threads));
     let printer = progress.printer();
     let watcher = Watcher::install(Arc::clone(&control), args.grace, move |s| {
         printer.line(&format!("nnsweep: {s}"))
@@ -164,43 +170,40 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     ));
 
     let mut write_error: Option<anyhow::Error> = None;
-    let tally = runner::run_all(
-        &todo,
-        &dataset,
-        threads,
-        config.train.log_every,
-        &control,
-        |finished| {
-            let Ok(outcome) = &finished.outcome else {
-                return;
-            };
-            let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
-            // Curves and model first: a run whose row is written has them on disk (resume
-            // skips it).
-            let written = curves
-                .as_mut()
-                .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
-                .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
-                .and_then(|()| writer.write(&record));
-            if let Err(e) = written {
-                control
-                    .stop_starting
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                write_error.get_or_insert(
-                    anyhow::Error::new(e).context(format!("cannot write to {}", out.display())),
-                );
-                return;
-            }
-            progress.finished(&format!(
+    let tally = runner::run_all(&todo, &dataset, threads, &control, |finished| {
+        let Ok(outcome) = &finished.outcome else {
+            return;
+        };
+        let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
+        // Curves and model first: a run whose row is written has them on disk (resume
+        // skips it).
+        let written = curves
+            .as_mut()
+            .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
+            .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
+            .and_then(|()| writer.write(&record));
+        if let Err(e) = written {
+            control
+                .stop_starting
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            write_error.get_or_insert(
+                anyhow::Error::new(e).context(format!("cannot write to {}", out.display())),
+            );
+            return;
+        }
+        progress.finished(
+            &record.run_id,
+            record.seconds,
+            &format!(
                 "{}: train {:.1} %, test {:.1} %{} ({})",
                 record.run_id,
                 100.0 * record.train_acc,
                 100.0 * record.test_acc,
                 if record.diverged { ", diverged" } else { "" },
                 human(record.seconds)
-            ));
-        },
-    );
+            ),
+        );
+    });
     progress.finish();
     if let Some(e) = write_error {
         return Err(e);

@@ -1,13 +1,30 @@
 //! The engine: the lecture's networks and their training. It knows nothing of TOML, CSV or
-//! terminals; it takes arrays and returns numbers.
+//! terminals; it takes arrays and a checked [`Recipe`] and returns numbers.
+//!
+//! One file per concern: `recipe` (the checked recipe), `engine` (Direct / Gram and the choice,
+//! how a run may use threads), `direct` and `gram` (each engine's first layer), `model` (the
+//! network as an engine holds it), `backprop` (forward and backward passes), `select` (which
+//! model is kept), `inputs` (samples shared by the runs of a sweep), `train` (the step loop),
+//! `kernels` and `packed` (the vectorised inner loops), `network` (the f64 network).
 
+mod backprop;
+mod direct;
+mod engine;
+mod gram;
+mod inputs;
 pub mod kernels;
+mod model;
 pub mod network;
 mod packed;
+mod recipe;
+mod select;
 pub mod train;
 
+pub use backprop::cost_and_gradient;
+pub use engine::{step_flops, Engine, Parallelism};
+pub use inputs::SharedInputs;
 pub use network::{flops_per_step, n_params, Network};
+pub use recipe::{Precision, Recipe, RecipeError, RecipeParams};
 pub use train::{
-    step_flops, train, train_shared, Abandoned, CurvePoint, Engine, Outcome, Precision,
-    SharedInputs, TrainData, TrainSpec,
+    step_for_bench, train, train_with, Abandoned, Context, CurvePoint, Outcome, TrainData,
 };

@@ -12,6 +12,8 @@
 
 use ndarray::ArrayView2;
 
+use super::engine::Parallelism;
+
 /// Rows of C computed together.
 const R: usize = 6;
 
@@ -130,25 +132,28 @@ impl<T: Element> Packed<T> {
         Some(Packed { k, n, panels })
     }
 
-    /// `c ← a·G`, with `a` (m×k) and `c` (m×n) row-major and contiguous.
-    pub fn mul(&self, a: &[T], c: &mut [T]) {
+    /// `c ← a·G`, with `a` (m×k) and `c` (m×n) row-major and contiguous; with
+    /// `Parallelism::Pool`, panels are split over the caller's rayon pool.
+    pub fn mul(&self, a: &[T], c: &mut [T], parallelism: Parallelism) {
         let m = a.len() / self.k.max(1);
         assert_eq!(a.len(), m * self.k);
         assert_eq!(c.len(), m * self.n);
         let out = Out(c.as_mut_ptr());
-        self.panels(a, m, out, 0..self.n.div_ceil(Self::W));
+        let split = parallelism == Parallelism::Pool;
+        self.panels(a, m, out, 0..self.n.div_ceil(Self::W), split);
     }
 
-    /// The columns of panels `range`. Inside a rayon pool (the runner's workers), halves go to
-    /// `join`: at the end of a sweep, workers with no run left take panels of the runs still
-    /// going, and while every worker is busy the split costs a few pushes a step. Each panel is
-    /// computed by one thread in one fixed order, so which thread it was changes no bit.
-    fn panels(&self, a: &[T], m: usize, out: Out<T>, range: std::ops::Range<usize>) {
-        if range.len() > 2 && rayon::current_thread_index().is_some() {
+    /// The columns of panels `range`. When told to `split` (the caller is a worker of the
+    /// runner's pool), halves go to `join`: at the end of a sweep, workers with no run left take
+    /// panels of the runs still going, and while every worker is busy the split costs a few
+    /// pushes a step. Each panel is computed by one thread in one fixed order, so which thread
+    /// it was changes no bit.
+    fn panels(&self, a: &[T], m: usize, out: Out<T>, range: std::ops::Range<usize>, split: bool) {
+        if split && range.len() > 2 {
             let mid = range.start + range.len() / 2;
             rayon::join(
-                || self.panels(a, m, out, range.start..mid),
-                || self.panels(a, m, out, mid..range.end),
+                || self.panels(a, m, out, range.start..mid, split),
+                || self.panels(a, m, out, mid..range.end, split),
             );
             return;
         }
@@ -277,14 +282,14 @@ mod tests {
                 return; // no AVX-512 here: the engine uses BLAS
             };
             let mut c = vec![f64::NAN; m * n];
-            p.mul(a.as_slice().unwrap(), &mut c);
+            p.mul(a.as_slice().unwrap(), &mut c, Parallelism::Sequential);
             let expect = a.dot(&g);
             // Small integers and eighths: every sum is exact, whatever the order.
             assert_eq!(c, expect.into_raw_vec_and_offset().0, "{m}×{k}×{n}");
             let (a32, g32) = (a.mapv(|v| v as f32), g.mapv(|v| v as f32));
             let p32 = Packed::new(g32.view()).expect("f64 had a kernel");
             let mut c32 = vec![f32::NAN; m * n];
-            p32.mul(a32.as_slice().unwrap(), &mut c32);
+            p32.mul(a32.as_slice().unwrap(), &mut c32, Parallelism::Pool);
             assert_eq!(c32, a32.dot(&g32).into_raw_vec_and_offset().0);
         }
     }

@@ -76,7 +76,10 @@ impl Sweep {
 
 /// The run ids `nnsweep plan` lists for a config, in plan order.
 pub fn plan_ids(config: &Path) -> Vec<String> {
-    nnsweep::plan::expand(&Config::load(config).unwrap())
+    let config = Config::load(config).unwrap();
+    let data = nnsweep::data::load(&config.data).unwrap();
+    nnsweep::plan::expand(&config, &data)
+        .unwrap()
         .into_iter()
         .map(|r| r.id)
         .collect()
