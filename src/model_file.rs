@@ -369,6 +369,13 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
     })
 }
 
+impl crate::exit::ExitStatus for ModelError {
+    /// A model file that cannot be read or parsed is the input's fault.
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,18 +59,21 @@ pub struct ResultsWriter {
 
 impl ResultsWriter {
     /// Opens `path` for appending, creating it (and its folder) with a header when it is new or
-    /// empty. A partial last line (a job killed while writing) is cut off first, or the next row
-    /// would be glued to it: see [`ResultsWriter::dropped`].
-    pub fn append(path: &Path) -> std::io::Result<Self> {
-        let (file, dropped) = open_for_append(path)?;
-        let needs_header = file.metadata()?.len() == 0;
+    /// empty. A file that does not start with this header (names and order; a UTF-8 BOM
+    /// before it is allowed) is refused byte for byte unchanged. A partial last line (a job
+    /// killed while writing) is cut off first, or the next row would be glued to it: see
+    /// [`ResultsWriter::dropped`].
+    pub fn append(path: &Path) -> Result<Self, OpenError> {
+        let header = header_line();
+        let (file, dropped) = open_for_append(path, &header, "results")?;
+        let needs_header = file.metadata().map_err(io_error(path))?.len() == 0;
         let mut writer = ResultsWriter {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
             dropped,
         };
         if needs_header {
-            writer.write_line(&header_line())?;
+            writer.write_line(&header).map_err(io_error(path))?;
         }
         Ok(writer)
     }
@@ -109,12 +112,16 @@ pub struct CurvesWriter {
 }
 
 impl CurvesWriter {
-    /// Opens `path` for appending like [`ResultsWriter::append`], partial last line cut off.
-    pub fn append(path: &Path) -> std::io::Result<Self> {
-        let (file, dropped) = open_for_append(path)?;
+    /// Opens `path` for appending like [`ResultsWriter::append`]: header checked, partial last
+    /// line cut off.
+    pub fn append(path: &Path) -> Result<Self, OpenError> {
+        let header = format!("{}\n", CURVE_COLUMNS.join(","));
+        let (file, dropped) = open_for_append(path, &header, "learning-curves")?;
         let mut out = BufWriter::new(file);
-        if out.get_ref().metadata()?.len() == 0 {
-            out.write_all(b"run_id,step,train_acc,test_acc,cost\n")?;
+        let empty = out.get_ref().metadata().map_err(io_error(path))?.len() == 0;
+        if empty {
+            out.write_all(header.as_bytes()).map_err(io_error(path))?;
+            out.flush().map_err(io_error(path))?;
         }
         Ok(CurvesWriter { out, dropped })
     }
@@ -137,23 +144,117 @@ impl CurvesWriter {
     }
 }
 
-/// Opens (creating it and its folder) a line-oriented file for appending, after cutting off a
-/// last line that lacks its newline. Returns the file and how many bytes were cut.
-fn open_for_append(path: &Path) -> std::io::Result<(File, u64)> {
+/// The columns of a learning-curves file, in order.
+pub const CURVE_COLUMNS: &[&str] = &["run_id", "step", "train_acc", "test_acc", "cost"];
+
+/// The UTF-8 byte order mark some editors put first: every reader skips it.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Why a results or curves file cannot be appended to.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file is not one nnsweep wrote: it is left byte for byte as it was.
+    #[error(
+        "{path} is not a {what} file written by nnsweep ({found}); it was left unchanged. \
+         Point --out at a new file, or at a results file of this sweep"
+    )]
+    NotOurs {
+        path: PathBuf,
+        what: &'static str,
+        found: String,
+    },
+    /// The file or its folder cannot be created, read or written.
+    #[error("cannot write to {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Opens (creating it and its folder) a line-oriented file for appending, after checking it
+/// starts with `header` (a whole line, `\n` included) and cutting off a last line that lacks
+/// its newline. Returns the file and how many bytes were cut.
+///
+/// Nothing is changed in a file that does not start with the header. The one exception to
+/// "starts with the header" is a file that holds only the beginning of it, without a newline:
+/// that is our own header, cut by a kill, and it is cut off like any partial line.
+fn open_for_append(
+    path: &Path,
+    header: &str,
+    what: &'static str,
+) -> Result<(File, u64), OpenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(io_error(path))?;
     }
     let mut file = OpenOptions::new()
         .read(true)
         .create(true)
         .append(true)
-        .open(path)?;
-    let len = file.metadata()?.len();
-    let whole = whole_lines_len(&mut file, len)?;
+        .open(path)
+        .map_err(io_error(path))?;
+    let len = file.metadata().map_err(io_error(path))?.len();
+    check_header(&mut file, len, header.as_bytes()).map_err(|found| match found {
+        Found::Io(source) => OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        Found::Other(found) => OpenError::NotOurs {
+            path: path.to_path_buf(),
+            what,
+            found,
+        },
+    })?;
+    let whole = whole_lines_len(&mut file, len).map_err(io_error(path))?;
     if whole < len {
-        file.set_len(whole)?;
+        file.set_len(whole).map_err(io_error(path))?;
     }
     Ok((file, len - whole))
+}
+
+enum Found {
+    Io(std::io::Error),
+    Other(String),
+}
+
+/// Checks that a file of `len` bytes starts with `header` (after an optional BOM).
+fn check_header(file: &mut File, len: u64, header: &[u8]) -> Result<(), Found> {
+    if len == 0 {
+        return Ok(());
+    }
+    let want = BOM.len() + header.len();
+    let mut start = vec![0; want.min(len as usize)];
+    file.seek(SeekFrom::Start(0)).map_err(Found::Io)?;
+    file.read_exact(&mut start).map_err(Found::Io)?;
+    let text = start.strip_prefix(BOM).unwrap_or(&start);
+    if text.starts_with(header) {
+        return Ok(());
+    }
+    // Only the start of our header and no newline: a header cut by a kill.
+    let cut_header = header.starts_with(text) && (len as usize) < want && !text.contains(&b'\n');
+    if cut_header {
+        return Ok(());
+    }
+    let first_line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let mut shown = String::from_utf8_lossy(first_line).into_owned();
+    if shown.len() > 80 {
+        let mut end = 80;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push_str("...");
+    }
+    Err(Found::Other(format!(
+        "its first line is {shown:?}, not nnsweep's header {:?}",
+        String::from_utf8_lossy(header).trim_end()
+    )))
 }
 
 /// Length of the file up to and including its last newline, read backwards in blocks so a
@@ -227,6 +328,12 @@ pub enum ReadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{path}: its header is not nnsweep's results header (found `{found}`, expected the \
+         columns {}, in this order). Is this a results file written by `nnsweep run`?",
+        COLUMNS.join(",")
+    )]
+    Header { path: PathBuf, found: String },
     #[error("{path}: line {line}: {message}. Is this a results file written by `nnsweep run`?")]
     Row {
         path: PathBuf,
@@ -244,11 +351,25 @@ pub fn read_records(path: &Path) -> Result<Vec<RunRecord>, ReadError> {
         path: path.to_path_buf(),
         source,
     })?;
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(&bytes);
     let whole = match bytes.iter().rposition(|&b| b == b'\n') {
         Some(last_newline) => &bytes[..=last_newline],
         None => &bytes[..0],
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(whole);
+    if !whole.is_empty() {
+        let headers = reader.headers().map_err(|e| ReadError::Row {
+            path: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        if !headers.iter().eq(COLUMNS.iter().copied()) {
+            return Err(ReadError::Header {
+                path: path.to_path_buf(),
+                found: headers.iter().collect::<Vec<_>>().join(","),
+            });
+        }
+    }
     let mut records = Vec::new();
     for row in reader.deserialize::<RunRecord>() {
         let record = row.map_err(|e| ReadError::Row {
@@ -259,6 +380,22 @@ pub fn read_records(path: &Path) -> Result<Vec<RunRecord>, ReadError> {
         records.push(record);
     }
     Ok(records)
+}
+
+impl crate::exit::ExitStatus for ReadError {
+    /// A results file that cannot be read or parsed is the input's fault.
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}
+
+impl crate::exit::ExitStatus for OpenError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            OpenError::NotOurs { .. } => crate::exit::BAD_INPUT,
+            OpenError::Io { source, .. } => crate::exit::write_code(source),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -362,12 +499,16 @@ mod tests {
     fn the_last_newline_is_found_across_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.csv");
-        let mut text = "x\n".repeat(3);
+        let header = format!("{}\n", CURVE_COLUMNS.join(","));
+        let mut text = format!("{header}{}", "x\n".repeat(3));
         text.push_str(&"y".repeat(200_000));
         std::fs::write(&path, &text).unwrap();
         let w = CurvesWriter::append(&path).unwrap();
         assert_eq!(w.dropped(), 200_000);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "x\nx\nx\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{header}x\nx\nx\n")
+        );
     }
 
     #[test]
@@ -378,5 +519,47 @@ mod tests {
         let err = read_records(&path).unwrap_err().to_string();
         assert!(err.contains("r.csv"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_our_header_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.txt");
+        let swapped = COLUMNS
+            .join(",")
+            .replace("train_acc,test_acc", "test_acc,train_acc");
+        let extra = format!("{},extra", COLUMNS.join(","));
+        for text in [
+            "notes".to_string(),
+            "notes\nmore notes\npartial".to_string(),
+            format!("{swapped}\n"),
+            format!("{extra}\n"),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            let e = ResultsWriter::append(&path).err().expect("refused");
+            assert!(matches!(e, OpenError::NotOurs { .. }), "{e}");
+            assert!(e.to_string().contains("p.txt"), "{e}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+            assert!(CurvesWriter::append(&path).is_err());
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
+        std::fs::write(&path, format!("{swapped}\n")).unwrap();
+        let e = read_records(&path).unwrap_err().to_string();
+        assert!(e.contains("not nnsweep's results header"), "{e}");
+    }
+
+    #[test]
+    fn a_bom_is_accepted_by_the_writer_and_the_reader_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut text = BOM.to_vec();
+        text.extend(header_line().as_bytes());
+        std::fs::write(&path, &text).unwrap();
+        ResultsWriter::append(&path)
+            .unwrap()
+            .write(&sample("a"))
+            .unwrap();
+        assert_eq!(read_records(&path).unwrap(), vec![sample("a")]);
+        assert!(std::fs::read(&path).unwrap().starts_with(BOM));
     }
 }

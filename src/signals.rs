@@ -134,6 +134,18 @@ fn supervise(
     }
 }
 
+/// A stop signal received before the sweep started training (while loading or planning):
+/// nothing was written, and the same command starts again.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by {} before training started; nothing was written, run the same command again", name(*.0))]
+pub struct Stopped(pub i32);
+
+impl crate::exit::ExitStatus for Stopped {
+    fn exit_code(&self) -> u8 {
+        crate::exit::INTERRUPTED
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

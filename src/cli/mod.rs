@@ -11,16 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes, documented in `--help` and the README.
-pub mod exit {
-    /// Something went wrong that is not the input's fault (a disk full, a bug).
-    pub const FAILURE: u8 = 1;
-    /// The input is wrong: a config, a data or results file, or the arguments.
-    pub const BAD_INPUT: u8 = 2;
-    /// Stopped by SIGTERM, SIGINT or SIGUSR1 before every run was done; rows of finished runs
-    /// are on disk and the same command resumes.
-    pub const INTERRUPTED: u8 = 3;
-}
+/// Exit codes, documented in `--help` and the README: decided by each error's type.
+pub use nnsweep::exit;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -112,29 +104,12 @@ fn message(error: &anyhow::Error) -> String {
     message
 }
 
-/// Bad input is exit code 2, anything else 1: a batch script can tell "fix your file" from
-/// "try again".
+/// The exit code of an error: decided by the type of the outermost error that knows it
+/// ([`nnsweep::exit::ExitStatus`]), so a batch script can tell "fix your file" (2) from "try
+/// again" (1) and "stopped" (3).
 fn exit_code(error: &anyhow::Error) -> u8 {
-    let bad_input = error.chain().any(|cause| {
-        cause.is::<nnsweep::config::ConfigError>()
-            || cause.is::<nnsweep::results::ReadError>()
-            || cause.is::<nnsweep::report::ReportError>()
-            || cause.is::<nnsweep::data::DataError>()
-            || cause.is::<nnsweep::model_file::ModelError>()
-            || matches!(
-                cause.downcast_ref::<nnsweep::plot::PlotError>(),
-                Some(nnsweep::plot::PlotError::Input(_))
-            )
-            || cause.is::<BadInput>()
-    });
-    if bad_input {
-        exit::BAD_INPUT
-    } else {
-        exit::FAILURE
-    }
+    exit::code_of(&mut error.chain())
 }
 
 /// An error in what the user asked for, found by the CLI itself.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
+pub use nnsweep::exit::InputError as BadInput;

@@ -4,22 +4,21 @@
 //! a job array (`--shard`, or the batch system's variables: `nnsweep::batch`), and a clean stop on SIGTERM, SIGINT or
 //! SIGUSR1 (`--grace`, exit code 3).
 
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
 use nnsweep::layout::SweepFiles;
-use nnsweep::model_file;
 use nnsweep::plan::{self, RunSpec, Shard};
 use nnsweep::report::{self, Metric, Tables};
-use nnsweep::results::{read_records, CurvesWriter, ResultsWriter};
+use nnsweep::results::read_records;
 use nnsweep::runner::{self, Control};
 use nnsweep::signals::{self, Watcher};
+use nnsweep::sweep::{self, Session};
 use nnsweep::{batch, data, estimate};
 
 use super::progress::{human, Progress};
@@ -92,51 +91,27 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Path::new("results").join(file)
     });
     let files = SweepFiles::of_results(&out);
-    let curves_path = files.curves();
-    if args.fresh {
-        for path in [out.as_path(), files.dir()] {
-            if let Some(moved) = move_aside(path)? {
-                eprintln!(
-                    "--fresh: moved {} to {} (kept, not deleted)",
-                    path.display(),
-                    moved.display()
-                );
-            }
-        }
+    let mut session = Session::open(
+        files,
+        &hash,
+        &sweep::Options {
+            fresh: args.fresh,
+            force: args.force,
+            curves: config.train.log_every > 0,
+            save_models: config.output.save_models,
+        },
+    )?;
+    for note in session.notes() {
+        eprintln!("{note}");
     }
-    let done = runs_already_done(&out, &hash, args.force)?;
     let todo: Vec<RunSpec> = runs
         .iter()
-        .filter(|r| !done.contains(&r.id))
+        .filter(|r| !session.done().contains(&r.id))
         .cloned()
         .collect();
     // Not capped at the number of runs: threads without a run of their own help the others
     // (runner::run_all).
     let threads = placement.threads;
-
-    let mut writer = ResultsWriter::append(&out)
-        .with_context(|| format!("cannot open results file {}", out.display()))?;
-    let mut curves = match config.train.log_every {
-        0 => None,
-        _ => Some(
-            CurvesWriter::append(&curves_path)
-                .with_context(|| format!("cannot open {}", curves_path.display()))?,
-        ),
-    };
-    for (path, dropped) in [
-        (&out, writer.dropped()),
-        (
-            &curves_path,
-            curves.as_ref().map_or(0, CurvesWriter::dropped),
-        ),
-    ] {
-        if dropped > 0 {
-            eprintln!(
-                "{}: cut off a partial last line ({dropped} bytes) left by an interrupted run",
-                path.display()
-            );
-        }
-    }
 
     let control = Arc::new(Control::default());
     // The ETA's cost model: a few steps of each network shape timed, in a small share of what
@@ -175,20 +150,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             return;
         };
         let record = runner::record(finished.spec, &dataset, outcome, finished.seconds, &hash);
-        // Curves and model first: a run whose row is written has them on disk (resume
-        // skips it).
-        let written = curves
-            .as_mut()
-            .map_or(Ok(()), |c| c.write(&record.run_id, &outcome.curve))
-            .and_then(|()| save_model(&config, &out, &dataset, &finished, &outcome.best))
-            .and_then(|()| writer.write(&record));
-        if let Err(e) = written {
+        let train = dataset
+            .train
+            .head(finished.spec.n_train(dataset.train.len()));
+        if let Err(e) = session.write_run(&record, &outcome.curve, &outcome.best, train) {
             control
                 .stop_starting
                 .store(true, std::sync::atomic::Ordering::SeqCst);
-            write_error.get_or_insert(
-                anyhow::Error::new(e).context(format!("cannot write to {}", out.display())),
-            );
+            write_error.get_or_insert(e.into());
             return;
         }
         progress.finished(
@@ -275,106 +244,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// With `[output] save_models`, the run's best model and the samples it trained on.
-fn save_model(
-    config: &Config,
-    out: &Path,
-    dataset: &data::Dataset,
-    finished: &runner::Finished<'_>,
-    best: &nnsweep::nn::Network,
-) -> std::io::Result<()> {
-    if !config.output.save_models {
-        return Ok(());
-    }
-    let (x, labels) = dataset
-        .train
-        .head(finished.spec.n_train(dataset.train.len()));
-    model_file::save_run(out, &finished.spec.id, best, x, labels).map(|_| ())
-}
-
-/// Ids of the runs a previous `run` of this config already wrote to `out`. Rows of another
-/// config are an error, unless `force`: then they are left in the file and do not count.
-fn runs_already_done(out: &Path, hash: &str, force: bool) -> Result<HashSet<String>> {
-    if !out.exists() {
-        return Ok(HashSet::new());
-    }
-    let records = read_records(out)?;
-    let others = records.iter().filter(|r| r.config_hash != hash).count();
-    if let Some(other) = records.iter().find(|r| r.config_hash != hash) {
-        if !force {
-            return Err(BadInput(format!(
-                "{} holds results of another config (config hash {}, this one is {}): its data \
-                 or training settings differ, so its runs cannot be continued. Start over with \
-                 --fresh (the old file is kept under another name), write elsewhere with --out, \
-                 or append anyway with --force.",
-                out.display(),
-                other.config_hash,
-                hash
-            ))
-            .into());
-        }
-        eprintln!(
-            "--force: {} holds {others} rows of another config (hash {}); appending this \
-             config's runs (hash {}) beside them",
-            out.display(),
-            other.config_hash,
-            hash
-        );
-    }
-    Ok(records
-        .into_iter()
-        .filter(|r| r.config_hash == hash)
-        .map(|r| r.run_id)
-        .collect())
-}
-
-/// Renames `path` (when it exists) to `<path>.old-<UTC time>` and returns the new name. The
-/// time goes after the extension so that globs such as `results/x.shard-*.csv` skip old files.
-fn move_aside(path: &Path) -> Result<Option<PathBuf>> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let stamp = utc_stamp(SystemTime::now());
-    let mut target = PathBuf::from(format!("{}.old-{stamp}", path.display()));
-    let mut n = 1;
-    while target.exists() {
-        target = PathBuf::from(format!("{}.old-{stamp}-{n}", path.display()));
-        n += 1;
-    }
-    std::fs::rename(path, &target).with_context(|| {
-        format!(
-            "--fresh: cannot move {} to {}",
-            path.display(),
-            target.display()
-        )
-    })?;
-    Ok(Some(target))
-}
-
-/// `20250314T092653Z`.
-fn utc_stamp(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
 /// The command line that resumes this sweep: this one, less `--fresh`.
 fn resume_command() -> String {
     std::env::args()
@@ -405,35 +274,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn utc_stamps_are_civil_dates() {
-        let at = |s: u64| utc_stamp(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "19700101T000000Z");
-        assert_eq!(at(951_782_400), "20000229T000000Z");
-        assert_eq!(at(1_709_251_199), "20240229T235959Z");
-        assert_eq!(at(1_735_689_600 + 3_661), "20250101T010101Z");
-    }
-
-    #[test]
     fn arguments_are_quoted_for_the_shell_when_needed() {
         assert_eq!(quote("configs/a.toml"), "configs/a.toml");
         assert_eq!(quote("0/3"), "0/3");
         assert_eq!(quote("my file"), "'my file'");
         assert_eq!(quote("it's"), r"'it'\''s'");
-    }
-
-    #[test]
-    fn moving_aside_keeps_the_file_under_a_new_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        assert_eq!(move_aside(&path).unwrap(), None);
-        std::fs::write(&path, "one").unwrap();
-        let first = move_aside(&path).unwrap().unwrap();
-        std::fs::write(&path, "two").unwrap();
-        let second = move_aside(&path).unwrap().unwrap();
-        assert_ne!(first, second);
-        assert!(!path.exists());
-        assert_eq!(std::fs::read_to_string(first).unwrap(), "one");
-        assert_eq!(std::fs::read_to_string(&second).unwrap(), "two");
-        assert!(second.to_string_lossy().contains("r.csv.old-"));
     }
 }

@@ -82,3 +82,10 @@ impl DataError {
         }
     }
 }
+
+impl crate::exit::ExitStatus for DataError {
+    /// Every data error is the input's: the file named is missing, unreadable or wrong.
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}

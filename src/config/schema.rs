@@ -1,0 +1,167 @@
+//! The sweep file's schema as serde reads it: every section and key, unknown ones refused.
+//!
+//! A new key goes here first (as an `Option`, so files without it keep working), then gets its
+//! default and checks in `validate.rs`, and enters the hash in `hash.rs` only when not default.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::values::{
+    Count, Eta, Fraction, HiddenLayers, Name, NonEmpty, NonNegative, OpenFraction,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) name: Name,
+    pub(super) data: RawData,
+    pub(super) train: Option<RawTrain>,
+    pub(super) grid: RawGrid,
+    pub(super) output: Option<RawOutput>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum DataKind {
+    Circles,
+    Moons,
+    Mnist,
+    Csv,
+}
+
+impl fmt::Display for DataKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DataKind::Circles => "circles",
+            DataKind::Moons => "moons",
+            DataKind::Mnist => "mnist",
+            DataKind::Csv => "csv",
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawData {
+    pub(super) kind: Spanned<DataKind>,
+    pub(super) samples: Option<Spanned<Count>>,
+    pub(super) noise: Option<Spanned<NonNegative>>,
+    pub(super) factor: Option<Spanned<OpenFraction>>,
+    pub(super) test_fraction: Option<Spanned<Fraction>>,
+    pub(super) seed: Option<u64>,
+    // mnist and csv
+    pub(super) path: Option<Spanned<String>>,
+    // mnist
+    pub(super) train: Option<Spanned<Count>>,
+    pub(super) test: Option<Spanned<Count>>,
+    pub(super) validation: Option<Spanned<Count>>,
+    pub(super) subset: Option<Spanned<RawSubset>>,
+    // csv
+    pub(super) test_path: Option<Spanned<String>>,
+    pub(super) label_column: Option<Spanned<String>>,
+}
+
+pub(super) type KeySpan = (&'static str, Option<std::ops::Range<usize>>);
+
+impl RawData {
+    /// Keys only the generated datasets use.
+    pub(super) fn synthetic_keys(&self) -> [KeySpan; 3] {
+        [
+            ("samples", self.samples.as_ref().map(|s| s.span())),
+            ("noise", self.noise.as_ref().map(|s| s.span())),
+            ("factor", self.factor.as_ref().map(|s| s.span())),
+        ]
+    }
+
+    /// Keys only MNIST uses.
+    pub(super) fn mnist_keys(&self) -> [KeySpan; 4] {
+        [
+            ("train", self.train.as_ref().map(|s| s.span())),
+            ("test", self.test.as_ref().map(|s| s.span())),
+            ("validation", self.validation.as_ref().map(|s| s.span())),
+            ("subset", self.subset.as_ref().map(|s| s.span())),
+        ]
+    }
+
+    /// Keys only the file-based datasets use.
+    pub(super) fn file_keys(&self) -> impl Iterator<Item = KeySpan> {
+        self.mnist_keys().into_iter().chain([
+            ("path", self.path.as_ref().map(|s| s.span())),
+            ("test_path", self.test_path.as_ref().map(|s| s.span())),
+            ("label_column", self.label_column.as_ref().map(|s| s.span())),
+        ])
+    }
+}
+
+/// Which N samples `train`/`test`/`validation` take.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawSubset {
+    First,
+    Random,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrain {
+    pub(super) steps: Option<Count>,
+    pub(super) log_every: Option<usize>,
+    pub(super) l2: Option<NonNegative>,
+    pub(super) engine: Option<RawEngine>,
+    pub(super) precision: Option<RawPrecision>,
+    #[allow(dead_code)] // Read so that only the lecture's cost is accepted, with a clear error.
+    pub(super) cost: Option<Cost>,
+    #[allow(dead_code)]
+    pub(super) activation: Option<Activation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGrid {
+    pub(super) hidden: Spanned<NonEmpty<HiddenLayers>>,
+    pub(super) eta: Spanned<NonEmpty<Eta>>,
+    pub(super) seed: Spanned<NonEmpty<u64>>,
+    pub(super) steps: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) l2: Option<Spanned<NonEmpty<NonNegative>>>,
+    pub(super) train_size: Option<Spanned<NonEmpty<Count>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutput {
+    #[serde(default)]
+    pub(super) save_models: bool,
+}
+
+/// Only the lecture's quadratic cost is implemented; the key exists so configs can say so.
+#[derive(Deserialize, Serialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Cost {
+    Quadratic,
+}
+
+/// `[train] engine`: "auto" picks by FLOP count (Gram when there are fewer samples than inputs).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawEngine {
+    Auto,
+    Direct,
+    Gram,
+}
+
+/// `[train] precision`.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawPrecision {
+    F64,
+    F32,
+}
+
+/// Only the lecture's sigmoid is implemented; the key exists so configs can say so.
+#[derive(Deserialize, Serialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Activation {
+    Sigmoid,
+}

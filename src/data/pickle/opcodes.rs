@@ -1,0 +1,43 @@
+//! The opcode bytes of the pickle protocols (2 to 5) that numpy-array pickles use; any other
+//! opcode is refused by the interpreter.
+
+pub const MARK: u8 = b'(';
+pub const STOP: u8 = b'.';
+pub const POP: u8 = b'0';
+pub const POP_MARK: u8 = b'1';
+pub const DUP: u8 = b'2';
+pub const BINFLOAT: u8 = b'G';
+pub const BININT: u8 = b'J';
+pub const BININT1: u8 = b'K';
+pub const BININT2: u8 = b'M';
+pub const NONE: u8 = b'N';
+pub const REDUCE: u8 = b'R';
+pub const BINSTRING: u8 = b'T';
+pub const SHORT_BINSTRING: u8 = b'U';
+pub const BINUNICODE: u8 = b'X';
+pub const EMPTY_TUPLE: u8 = b')';
+pub const BINGET: u8 = b'h';
+pub const LONG_BINGET: u8 = b'j';
+pub const BINPUT: u8 = b'q';
+pub const LONG_BINPUT: u8 = b'r';
+pub const TUPLE: u8 = b't';
+pub const BUILD: u8 = b'b';
+pub const GLOBAL: u8 = b'c';
+pub const PROTO: u8 = 0x80;
+pub const TUPLE1: u8 = 0x85;
+pub const TUPLE2: u8 = 0x86;
+pub const TUPLE3: u8 = 0x87;
+pub const NEWTRUE: u8 = 0x88;
+pub const NEWFALSE: u8 = 0x89;
+pub const LONG1: u8 = 0x8a;
+pub const BINBYTES: u8 = b'B';
+pub const SHORT_BINBYTES: u8 = b'C';
+pub const SHORT_BINUNICODE: u8 = 0x8c;
+pub const BINUNICODE8: u8 = 0x8d;
+pub const BINBYTES8: u8 = 0x8e;
+pub const STACK_GLOBAL: u8 = 0x93;
+pub const MEMOIZE: u8 = 0x94;
+pub const FRAME: u8 = 0x95;
+pub const BYTEARRAY8: u8 = 0x96;
+pub const NEXT_BUFFER: u8 = 0x97;
+pub const READONLY_BUFFER: u8 = 0x98;

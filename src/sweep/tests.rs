@@ -1,0 +1,158 @@
+//! Tests of the sweep session: resume, other configs, --fresh, the order of writes.
+
+use super::*;
+use crate::results::COLUMNS;
+
+fn record(run_id: &str, hash: &str) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        dataset: "circles".into(),
+        n_train: 4,
+        n_test: 2,
+        hidden: "2".into(),
+        n_params: 12,
+        eta: 0.1,
+        l2: 0.0,
+        seed: 0,
+        steps: 10,
+        best_step: 3,
+        train_acc: 0.75,
+        test_acc: 0.5,
+        gap: 0.25,
+        final_train_acc: 0.75,
+        final_test_acc: 0.5,
+        final_cost: 1.5,
+        diverged: false,
+        seconds: 0.01,
+        config_hash: hash.into(),
+    }
+}
+
+fn net() -> Network {
+    Network::init(&[2, 2, 2], 0)
+}
+
+fn points() -> (ndarray::Array2<f64>, Vec<u8>) {
+    (ndarray::Array2::zeros((2, 4)), vec![0, 1, 0, 1])
+}
+
+const CURVE: [CurvePoint; 1] = [CurvePoint {
+    step: 10,
+    train_acc: 0.75,
+    test_acc: 0.5,
+    cost: 1.5,
+}];
+
+fn options() -> Options {
+    Options {
+        curves: true,
+        save_models: true,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_written_run_is_done_when_the_session_is_opened_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let (x, labels) = points();
+    let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
+    assert!(session.done().is_empty());
+    session
+        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .unwrap();
+    assert!(session.done().contains("a"));
+    drop(session);
+    let session = Session::open(files.clone(), "h1", &options()).unwrap();
+    assert_eq!(session.done().iter().collect::<Vec<_>>(), vec!["a"]);
+    assert!(files.model("a").exists());
+    let curves = std::fs::read_to_string(files.curves()).unwrap();
+    assert_eq!(curves.lines().count(), 2, "{curves}");
+    let rows = std::fs::read_to_string(files.results()).unwrap();
+    assert!(rows.starts_with(&COLUMNS.join(",")), "{rows}");
+}
+
+#[test]
+fn rows_of_another_config_are_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let (x, labels) = points();
+    let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
+    session
+        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .unwrap();
+    drop(session);
+    let before = std::fs::read(files.results()).unwrap();
+    let Err(e) = Session::open(files.clone(), "h2", &options()) else {
+        panic!("another config's file was opened");
+    };
+    assert!(matches!(e, SweepError::OtherConfig { .. }), "{e}");
+    assert!(e.to_string().contains("--fresh"), "{e}");
+    assert_eq!(std::fs::read(files.results()).unwrap(), before);
+    let forced = Options {
+        force: true,
+        ..options()
+    };
+    let session = Session::open(files, "h2", &forced).unwrap();
+    assert!(session.done().is_empty());
+    assert!(
+        session.notes()[0].contains("--force"),
+        "{:?}",
+        session.notes()
+    );
+}
+
+#[test]
+fn fresh_moves_the_file_and_the_folder_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = SweepFiles::of_results(&dir.path().join("r.csv"));
+    let (x, labels) = points();
+    let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
+    session
+        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .unwrap();
+    drop(session);
+    let fresh = Options {
+        fresh: true,
+        ..options()
+    };
+    let session = Session::open(files.clone(), "h2", &fresh).unwrap();
+    assert!(session.done().is_empty());
+    assert_eq!(session.notes().len(), 2, "{:?}", session.notes());
+    assert!(!files.model("a").exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("r.csv.old-")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.starts_with("r.old-")), "{names:?}");
+}
+
+#[test]
+fn utc_stamps_are_civil_dates() {
+    use std::time::Duration;
+    let at = |s: u64| utc_stamp(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+    assert_eq!(at(0), "19700101T000000Z");
+    assert_eq!(at(951_782_400), "20000229T000000Z");
+    assert_eq!(at(1_709_251_199), "20240229T235959Z");
+    assert_eq!(at(1_735_689_600 + 3_661), "20250101T010101Z");
+}
+
+#[test]
+fn moving_aside_keeps_the_file_under_a_new_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    assert_eq!(move_aside(&path).unwrap(), None);
+    std::fs::write(&path, "one").unwrap();
+    let first = move_aside(&path).unwrap().unwrap();
+    std::fs::write(&path, "two").unwrap();
+    let second = move_aside(&path).unwrap().unwrap();
+    assert_ne!(first, second);
+    assert!(!path.exists());
+    assert_eq!(std::fs::read_to_string(first).unwrap(), "one");
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), "two");
+    assert!(second.to_string_lossy().contains("r.csv.old-"));
+}
