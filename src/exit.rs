@@ -65,6 +65,7 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<u8> {
         crate::data::DataError,
         crate::results::ReadError,
         crate::results::OpenError,
+        crate::results::CurvesError,
         crate::sweep::SweepError,
         crate::model_file::ModelError,
         crate::report::ReportError,
@@ -95,9 +96,11 @@ impl ExitStatus for crate::report::ReportError {
         use crate::report::ReportError::*;
         match self {
             Read(e) => e.exit_code(),
+            Open(e) => e.exit_code(),
             // Writing the summaries failed: a disk full is not the input's fault.
             Write { error, .. } => write_code(error),
-            NotResults { .. } | Empty { .. } | MixedConfigs { .. } => BAD_INPUT,
+            // `merge` refusing to write over a file it did not create.
+            NotResults { .. } | Empty { .. } | MixedConfigs { .. } | Target { .. } => BAD_INPUT,
         }
     }
 }

@@ -398,6 +398,74 @@ impl crate::exit::ExitStatus for OpenError {
     }
 }
 
+/// One row of a sweep's curves file (`results/<name>/curves.csv`), as [`CurvesWriter`] writes it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CurveRow {
+    pub run_id: String,
+    pub step: usize,
+    pub train_acc: f64,
+    pub test_acc: f64,
+    pub cost: f64,
+}
+
+/// Why a curves file could not be read; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CurvesError {
+    #[error(
+        "cannot read curves file {path}: {source}. Curves are written by `nnsweep run` when \
+         [train] log_every is set"
+    )]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a curves file: expected the columns run_id,step,train_acc,test_acc,cost"
+    )]
+    NotCurves { path: PathBuf },
+    #[error("{path}: line {line}: {message}")]
+    Row {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+}
+
+impl crate::exit::ExitStatus for CurvesError {
+    fn exit_code(&self) -> u8 {
+        crate::exit::BAD_INPUT
+    }
+}
+
+/// Reads a curves file written by [`CurvesWriter`], checking its header so that a results file
+/// passed by mistake is named. A last line without its newline is a row cut by a kill: skipped,
+/// as results rows are.
+pub fn read_curves(path: &Path) -> Result<Vec<CurveRow>, CurvesError> {
+    let bytes = std::fs::read(path).map_err(|source| CurvesError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // A BOM is accepted here as by every other reader of ours.
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    let whole = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &bytes[..=i],
+        None => &bytes[..0],
+    };
+    let mut rdr = csv::Reader::from_reader(whole);
+    let row_error = |e: csv::Error| CurvesError::Row {
+        path: path.to_path_buf(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    };
+    let headers = rdr.headers().map_err(row_error)?.clone();
+    if headers.iter().collect::<Vec<_>>() != CURVE_COLUMNS {
+        return Err(CurvesError::NotCurves {
+            path: path.to_path_buf(),
+        });
+    }
+    rdr.deserialize().map(|r| r.map_err(row_error)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

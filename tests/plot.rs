@@ -139,6 +139,61 @@ fn bad_plot_requests_exit_with_code_2() {
         .stderr(contains("none.model"));
 }
 
+#[test]
+fn flags_of_another_kind_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, flag, value, says) in [
+        (
+            "gap",
+            "--group",
+            "hidden=10",
+            "--group does not apply to --kind gap",
+        ),
+        (
+            "accuracy",
+            "--run",
+            "x",
+            "--run does not apply to --kind accuracy",
+        ),
+        (
+            "boundary",
+            "--where",
+            "hidden=10",
+            "--where does not apply to --kind boundary",
+        ),
+        ("curves", "--x", "l2", "--x does not apply to --kind curves"),
+        ("gap", "--x", "l2", "it is for --kind accuracy"),
+    ] {
+        nnsweep()
+            .arg("plot")
+            .arg(fixture("small.csv"))
+            .args(["--kind", kind, flag, value, "--out"])
+            .arg(dir.path().join("c.svg"))
+            .assert()
+            .code(2)
+            .stderr(contains(says));
+        assert!(!dir.path().join("c.svg").exists());
+    }
+}
+
+#[test]
+fn accuracy_against_another_axis_uses_a_log_scale_past_ten_times() {
+    // small.csv's etas are 0.05 and 0.5: exactly 10×, a linear axis; a sweep of hidden 2 to
+    // 30 is past 10× (but 30x30 has no single size, so slots).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.svg");
+    nnsweep()
+        .arg("plot")
+        .arg(fixture("small.csv"))
+        .args(["--kind", "accuracy", "--x", "eta", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("vs η") && !svg.contains("log scale"), "{svg}");
+    assert!(svg.contains("hidden = 2"), "one colour per hidden size");
+}
+
 /// Trains circles with `nnsweep run` and `[output] save_models`, then draws one saved model.
 #[test]
 fn boundary_of_a_circles_model_saved_by_run() {

@@ -22,7 +22,7 @@ fn assert_stat(s: Stat, mean: f64, sd: Option<f64>) {
 fn means_and_sample_sds_match_the_hand_computation() {
     let loaded = report::load(&[fixture("small.csv")], false).unwrap();
     let s = report::summarize(&loaded.records, &[]);
-    assert_eq!(s.keys, [GroupKey::Hidden, GroupKey::Eta]);
+    assert_eq!(s.keys, [GroupKey::HIDDEN, GroupKey::ETA]);
     let labels: Vec<String> = s
         .groups
         .iter()
@@ -111,9 +111,14 @@ fn csv_output_reads_back_to_the_same_numbers() {
         );
         assert_eq!(row[2].parse::<usize>().unwrap(), g.runs);
         for (i, stat) in [(4, g.train_acc), (6, g.test_acc), (8, g.gap)] {
-            // Exact: the CSV holds Rust's round-trip form of each f64.
-            assert_eq!(row[i].parse::<f64>().unwrap(), stat.mean);
-            assert_eq!(row[i + 1].parse::<f64>().ok(), stat.sd);
+            // Rounded to 6 decimals: within half a millionth, and exactly the rounded value.
+            let mean = row[i].parse::<f64>().unwrap();
+            assert!((mean - stat.mean).abs() <= 5e-7, "{mean} vs {}", stat.mean);
+            assert_eq!(row[i].to_string(), report::rounded(stat.mean));
+            match stat.sd {
+                Some(sd) => assert!((row[i + 1].parse::<f64>().unwrap() - sd).abs() <= 5e-7),
+                None => assert_eq!(&row[i + 1], ""),
+            }
         }
     }
 
@@ -181,7 +186,7 @@ fn merged_shards_count_each_run_once() {
 #[test]
 fn grouping_by_hidden_only_pools_the_etas() {
     let loaded = report::load(&[fixture("small.csv")], false).unwrap();
-    let s = report::summarize(&loaded.records, &[GroupKey::Hidden]);
+    let s = report::summarize(&loaded.records, &[GroupKey::HIDDEN]);
     let runs: Vec<usize> = s.groups.iter().map(|g| g.runs).collect();
     assert_eq!(runs, [3, 3, 1]);
     // No pivot without both hidden and eta.
@@ -215,7 +220,7 @@ fn bad_inputs_are_refused_with_the_file_named() {
 }
 
 #[test]
-fn run_writes_three_summaries_beside_its_results() {
+fn run_writes_four_summaries_beside_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let results = dir.path().join("sweep.csv");
     std::fs::copy(fixture("small.csv"), &results).unwrap();
@@ -224,7 +229,10 @@ fn run_writes_three_summaries_beside_its_results() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["summary.md", "summary.csv", "summary.tex"]);
+    assert_eq!(
+        names,
+        ["summary.md", "summary.csv", "summary.tex", "summary.html"]
+    );
     assert!(written
         .iter()
         .all(|p| p.parent() == Some(dir.path().join("sweep").as_path())));

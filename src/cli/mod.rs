@@ -1,5 +1,6 @@
 //! Subcommands, their arguments (clap derive) and exit codes.
 
+mod merge;
 mod plan;
 mod plot;
 mod progress;
@@ -64,6 +65,13 @@ enum Command {
     ///   nnsweep plot results/circles.csv --kind boundary --run <run id> --out boundary.png
     #[command(verbatim_doc_comment)]
     Plot(plot::PlotArgs),
+    /// Merge the shards of a sweep (rows, learning curves, saved models) into one sweep.
+    ///
+    /// Writes results/<name>.csv and results/<name>/ (curves.csv, models/, summaries) as an
+    /// unsharded `run` would, so `report` and `plot` work on the merged sweep as on any other.
+    /// Each run once; disagreeing duplicates are warned; shards of another config are refused
+    /// unless --force. Never writes over an existing file: move an earlier merge aside first.
+    Merge(merge::MergeArgs),
 }
 
 /// The config path argument shared by the subcommands.
@@ -80,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::plan(args),
         Command::Report(args) => report::report(args),
         Command::Plot(args) => plot::plot(args),
+        Command::Merge(args) => merge::merge(args),
     };
     match result {
         Ok(code) => code,

@@ -10,13 +10,15 @@ use nnsweep::report::{self, GroupKey};
 
 use super::BadInput;
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Kind {
-    /// Train and test accuracy against hidden size, one colour per eta, ± sd over seeds.
+    /// Train (validation) and test accuracy against hidden size or --x AXIS, one colour per
+    /// eta, ± sd over seeds.
     Accuracy,
     /// Heatmap of the mean gap, hidden sizes × etas, values printed in the cells.
     Gap,
-    /// Train and test accuracy against the step, from the curves file ([train] log_every).
+    /// Train and test accuracy against the step, from the curves file ([train] log_every):
+    /// mean ± sd band per group, seeds faint.
     Curves,
     /// Class regions of a saved 2-D model with its training points ([output] save_models).
     Boundary,
@@ -42,14 +44,18 @@ pub struct PlotArgs {
     /// Pool results files from different configs (different config_hash).
     #[arg(long)]
     force: bool,
-    /// Curves: the curves file [default: beside the first results file, <name>.curves.csv].
+    /// Accuracy: the axis on the x axis (hidden, n_train, l2, dropout, eta, ...) [default:
+    /// hidden]; numbers spanning more than 10× go on a log scale.
+    #[arg(long, value_name = "AXIS")]
+    x: Option<String>,
+    /// Curves: the curves file [default: the sweep's, results/<name>/curves.csv].
     #[arg(long, value_name = "FILE")]
     curves: Option<PathBuf>,
     /// Curves: these run ids, comma-separated.
     #[arg(long, value_name = "IDS", conflicts_with = "group")]
     runs: Option<String>,
-    /// Accuracy and gap: only the runs with these values, e.g. n_train=500 when a sweep also
-    /// varies the training size (the chart draws hidden × eta; other axes would be pooled).
+    /// Accuracy, gap and curves: only the runs with these values, e.g. n_train=500 when a
+    /// sweep also varies the training size (other axes would be pooled). Named in the title.
     #[arg(long = "where", value_name = "KEY=VALUE,...")]
     where_: Option<String>,
     /// Curves: every run (seed) of one group, e.g. hidden=10,eta=0.005.
@@ -63,7 +69,41 @@ pub struct PlotArgs {
     run: Option<String>,
 }
 
+/// Refuses the flags that do not apply to the chosen kind, so a typo'd or misplaced flag is
+/// never silently ignored.
+fn check_flags(args: &PlotArgs) -> Result<(), BadInput> {
+    let given: [(&str, bool, &[Kind]); 7] = [
+        ("--x", args.x.is_some(), &[Kind::Accuracy]),
+        (
+            "--where",
+            args.where_.is_some(),
+            &[Kind::Accuracy, Kind::Gap, Kind::Curves],
+        ),
+        ("--curves", args.curves.is_some(), &[Kind::Curves]),
+        ("--runs", args.runs.is_some(), &[Kind::Curves]),
+        ("--group", args.group.is_some(), &[Kind::Curves]),
+        ("--model", args.model.is_some(), &[Kind::Boundary]),
+        ("--run", args.run.is_some(), &[Kind::Boundary]),
+    ];
+    for (flag, present, kinds) in given {
+        if present && !kinds.contains(&args.kind) {
+            let names: Vec<&str> = kinds.iter().map(|k| kind_name(*k)).collect();
+            return Err(BadInput(format!(
+                "{flag} does not apply to --kind {}: it is for --kind {}",
+                kind_name(args.kind),
+                names.join(" or ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn plot(args: PlotArgs) -> Result<ExitCode> {
+    check_flags(&args)?;
+    let slice = match &args.where_ {
+        Some(w) => Some(report::parse_filter(w, "--where").map_err(BadInput)?),
+        None => None,
+    };
     // The boundary chart is square plus a legend: narrower by default, no empty band.
     let default_width = if args.kind == Kind::Boundary {
         800
@@ -74,7 +114,8 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
         out: args.out.clone(),
         width: args.width.unwrap_or(default_width),
         height: args.height.unwrap_or(600),
-        slice: args.where_.as_ref().map(|w| w.replace('=', " = ")),
+        slice: slice.as_deref().map(report::describe_filter),
+        svg_sink: None,
     };
     let records = || -> Result<Vec<nnsweep::results::RunRecord>> {
         if args.files.is_empty() {
@@ -96,9 +137,25 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
             if let Some(filter) = &args.where_ {
                 records = plot::select(&records, filter, "--where")?;
             }
+            let x: GroupKey = match &args.x {
+                Some(x) => x.parse().map_err(|e| BadInput(format!("--x: {e}")))?,
+                None => GroupKey::HIDDEN,
+            };
+            let drawn = if args.kind == Kind::Accuracy {
+                [
+                    x,
+                    if x == GroupKey::ETA {
+                        GroupKey::HIDDEN
+                    } else {
+                        GroupKey::ETA
+                    },
+                ]
+            } else {
+                [GroupKey::HIDDEN, GroupKey::ETA]
+            };
             let pooled: Vec<&str> = GroupKey::varying(&records)
                 .into_iter()
-                .filter(|k| !matches!(k, GroupKey::Hidden | GroupKey::Eta))
+                .filter(|k| !drawn.contains(k))
                 .map(GroupKey::name)
                 .collect();
             if !pooled.is_empty() {
@@ -110,7 +167,7 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                 );
             }
             if args.kind == Kind::Accuracy {
-                plot::accuracy_chart(&records, &opts)?;
+                plot::accuracy_chart(&records, x, &opts)?;
             } else {
                 plot::gap_heatmap(&records, &opts)?;
             }
@@ -126,7 +183,9 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                     .into())
                 }
             };
-            let rows = plot::read_curves(&curves_path)?;
+            let rows =
+                nnsweep::results::read_curves(&curves_path).map_err(|e| BadInput(e.to_string()))?;
+            let mut filter = slice.clone().unwrap_or_default();
             let runs: Vec<String> = if let Some(ids) = &args.runs {
                 ids.split(',')
                     .map(str::trim)
@@ -134,7 +193,14 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                     .map(String::from)
                     .collect()
             } else if let Some(group) = &args.group {
-                plot::runs_matching(&records()?, group)?
+                filter.extend(report::parse_filter(group, "--group").map_err(BadInput)?);
+                let mut rs = records()?;
+                if let Some(w) = &args.where_ {
+                    rs = plot::select(&rs, w, "--where")?;
+                }
+                plot::runs_matching(&rs, group)?
+            } else if let Some(w) = &args.where_ {
+                plot::runs_matching(&records()?, w)?
             } else {
                 let mut ids: Vec<String> = Vec::new();
                 for r in &rows {
@@ -155,9 +221,14 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                 ids
             };
             let names = if args.files.is_empty() {
-                plot::describe_runs(&[], &runs)
+                plot::describe_runs(&[], &runs, &filter)
             } else {
-                plot::describe_runs(&records()?, &runs)
+                plot::describe_runs(&records()?, &runs, &filter)
+            };
+            // The filter is named in the title by describe_runs, not appended a second time.
+            let opts = PlotOptions {
+                slice: None,
+                ..opts.clone()
             };
             plot::curves_chart(&rows, &runs, &names, &opts)?;
         }
@@ -165,7 +236,7 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
             let path = match (&args.model, &args.run, args.files.first()) {
                 (Some(m), _, _) => m.clone(),
                 (None, Some(id), Some(results)) => {
-                    model_file::path_for(&model_file::models_dir_for(results), id)
+                    nnsweep::layout::SweepFiles::of_results(results).model(id)
                 }
                 _ => {
                     return Err(BadInput(
@@ -177,7 +248,12 @@ pub fn plot(args: PlotArgs) -> Result<ExitCode> {
                 }
             };
             let model = model_file::load(&path)?;
-            plot::boundary_chart(&model, &opts)?;
+            let record = if args.files.is_empty() {
+                None
+            } else {
+                records()?.into_iter().find(|r| r.run_id == model.run_id)
+            };
+            plot::boundary_chart(&model, record.as_ref(), &opts)?;
         }
     }
     eprintln!(

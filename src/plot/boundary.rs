@@ -1,0 +1,160 @@
+//! The decision boundary of a saved 2-D model, with its points on top.
+
+use ndarray::Array2;
+use plotters::prelude::*;
+
+use super::canvas::*;
+use super::{PlotError, PlotOptions};
+use crate::model_file::SavedModel;
+use crate::results::RunRecord;
+
+/// Decision boundary of a saved 2-D model, like the lecture's `plot_decision_boundary`: the class
+/// the network predicts over a grid, in light colours, and the training points on top. With the
+/// run's results row, the title says what the run was and scored (hidden sizes, eta, seed,
+/// train and test accuracy) instead of its id.
+pub fn boundary_chart(
+    model: &SavedModel,
+    record: Option<&RunRecord>,
+    opts: &PlotOptions,
+) -> Result<(), PlotError> {
+    let sizes = model.network.sizes();
+    if sizes[0] != 2 {
+        return Err(PlotError::Input(format!(
+            "model {} takes {} inputs: a decision boundary can only be drawn for 2-D data (circles, moons)",
+            model.run_id, sizes[0]
+        )));
+    }
+    let Some(points) = &model.points else {
+        return Err(PlotError::Input(format!(
+            "model {} holds no training points to draw (it was not saved by nnsweep run from 2-D data)",
+            model.run_id
+        )));
+    };
+    let n_classes = *sizes.last().expect("at least two sizes");
+    let fonts = Fonts::for_size(opts.width, opts.height);
+
+    // Square data window around the points, 10 % margin: circles stay round on a square chart.
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for col in points.x.columns() {
+        x_lo = x_lo.min(col[0]);
+        x_hi = x_hi.max(col[0]);
+        y_lo = y_lo.min(col[1]);
+        y_hi = y_hi.max(col[1]);
+    }
+    let half = ((x_hi - x_lo).max(y_hi - y_lo) / 2.0 * 1.1).max(1e-6);
+    let (cx, cy) = ((x_lo + x_hi) / 2.0, (y_lo + y_hi) / 2.0);
+    let (x_lo, x_hi, y_lo, y_hi) = (cx - half, cx + half, cy - half, cy + half);
+
+    // The grid, one cell every few pixels; runs of one class along a row become one rectangle,
+    // which keeps the SVG small.
+    let g = (opts.width.max(opts.height) / 3).clamp(60, 400) as usize;
+    let step = 2.0 * half / g as f64;
+    let mut grid = Array2::zeros((2, g * g));
+    for j in 0..g {
+        for i in 0..g {
+            grid[[0, j * g + i]] = x_lo + (i as f64 + 0.5) * step;
+            grid[[1, j * g + i]] = y_lo + (j as f64 + 0.5) * step;
+        }
+    }
+    let predicted = model.network.predict(grid.view());
+    let on_points = model.network.predict(points.x.view());
+    let correct = on_points
+        .iter()
+        .zip(&points.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    let acc = 100.0 * correct as f64 / points.labels.len().max(1) as f64;
+    let region = |c: usize| colour(c).mix(0.28);
+
+    let mut entries: Vec<(Glyph, String)> = (0..n_classes)
+        .map(|c| (Glyph::Dot(colour(c)), format!("class {c}, training")))
+        .collect();
+    entries.extend((0..n_classes).map(|c| (Glyph::Patch(region(c)), format!("predicted {c}"))));
+    // The accuracies go in the legend's title, so the chart's title stays short enough to be
+    // read at full size from the back of a room.
+    let legend_title = match record {
+        Some(r) => format!(
+            "train {:.1} %, test {:.1} %",
+            100.0 * r.train_acc,
+            100.0 * r.test_acc
+        ),
+        None => format!("training points, {acc:.1} % right"),
+    };
+    let legend_w = legend_width(&entries, &legend_title, fonts);
+    // A square data area keeps circles round. plotters stacks, from the outside in: the margin,
+    // the caption (its height is size/1.24 plus 10 pixels of padding), the label areas.
+    let caption = opts.titled(match record {
+        Some(r) => format!(
+            "Hidden {}, η = {}, seed {}",
+            r.hidden.replace('x', "×"),
+            r.eta,
+            r.seed
+        ),
+        None => format!("Decision boundary of run {}", model.run_id),
+    });
+    let m = fonts.label;
+    let y_lab = fonts.label * 3.6;
+    let x_lab = fonts.label * 3.0;
+    let side_w = opts.width as f64 - legend_w as f64 - y_lab - 2.0 * m;
+    let title_size = fitting(&caption, fonts.title, side_w + y_lab);
+    let cap_h = (title_size / 1.24).floor() + 10.0;
+    let side = side_w
+        .min(opts.height as f64 - x_lab - cap_h - 2.0 * m)
+        .max(20.0);
+    let plot_w = (side + y_lab + 2.0 * m).round() as u32;
+    let plot_h = (side + x_lab + cap_h + 2.0 * m).round() as u32;
+    render!(opts, |root| {
+        (|| -> Result<(), String> {
+            root.fill(&WHITE).map_err(err)?;
+            let (left, legend_area) = root.split_horizontally(plot_w);
+            let (plot_area, _) = left.split_vertically(plot_h);
+            let mut chart = ChartBuilder::on(&plot_area)
+                .caption(&caption, (FONT, title_size))
+                .margin(m as i32)
+                .x_label_area_size(x_lab as i32)
+                .y_label_area_size(y_lab as i32)
+                .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("x₁")
+                .y_desc("x₂")
+                .x_label_formatter(&|x| format!("{x:.1}"))
+                .y_label_formatter(&|y| format!("{y:.1}"))
+                .label_style((FONT, fonts.tick))
+                .axis_desc_style((FONT, fonts.label))
+                .draw()
+                .map_err(err)?;
+            for j in 0..g {
+                let y0 = y_lo + j as f64 * step;
+                let mut i = 0;
+                while i < g {
+                    let class = predicted[j * g + i];
+                    let start = i;
+                    while i < g && predicted[j * g + i] == class {
+                        i += 1;
+                    }
+                    let x0 = x_lo + start as f64 * step;
+                    let x1 = x_lo + i as f64 * step;
+                    chart
+                        .draw_series([Rectangle::new(
+                            [(x0, y0), (x1, y0 + step)],
+                            region(class as usize).filled(),
+                        )])
+                        .map_err(err)?;
+                }
+            }
+            for (col, &label) in points.x.columns().into_iter().zip(&points.labels) {
+                let p = (col[0], col[1]);
+                chart
+                    .draw_series([
+                        Circle::new(p, 5, colour(label as usize).filled()),
+                        Circle::new(p, 5, BLACK.mix(0.7).stroke_width(1)),
+                    ])
+                    .map_err(err)?;
+            }
+            draw_legend(&legend_area, &legend_title, &entries, fonts)
+        })()
+    })
+}
