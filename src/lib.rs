@@ -9,9 +9,11 @@
 #[cfg(feature = "openblas")]
 extern crate blas_src;
 
+pub mod batch;
 pub mod blas;
 pub mod config;
 pub mod data;
+pub mod estimate;
 pub mod exit;
 pub mod layout;
 pub mod memory;

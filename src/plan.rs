@@ -6,7 +6,7 @@
 //! rely on that).
 //!
 //! A sweep spread over several jobs runs one [`Shard`] of the plan in each: [`select`] keeps the
-//! runs of one shard, interleaved by grid position.
+//! runs of one shard, interleaved by grid position (`crate::batch` finds a job array's shard).
 
 use crate::config::{Config, Grid};
 use crate::data::augment::{image_side, Augment, NotSquare};
@@ -221,65 +221,6 @@ impl Shard {
         Shard::new(i, n)
     }
 
-    /// The shard of a task of a SLURM job array, from the variables SLURM sets in it:
-    /// `SLURM_ARRAY_TASK_ID`, and `SLURM_ARRAY_TASK_COUNT` or `_MIN`/`_MAX` (with `_STEP`).
-    /// `None` outside a job array. `var` looks a variable up (`std::env::var(..).ok()`).
-    ///
-    /// Task ids need not start at 0 (`--array=1-8` gives shards 0/8 to 7/8), but they must be
-    /// an evenly spaced range: a list such as `--array=1,5,7` cannot say which share is whose.
-    pub fn from_slurm(var: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, ShardError> {
-        let Some(id) = var("SLURM_ARRAY_TASK_ID") else {
-            return Ok(None);
-        };
-        let number = |name: &str, value: &str| -> Result<usize, ShardError> {
-            value.trim().parse().map_err(|_| {
-                ShardError(format!(
-                    "{name}={value} is not a task number; pass --shard I/N explicitly"
-                ))
-            })
-        };
-        let get = |name: &str| -> Result<Option<usize>, ShardError> {
-            var(name).map(|v| number(name, &v)).transpose()
-        };
-        let id = number("SLURM_ARRAY_TASK_ID", &id)?;
-        let min = get("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-        let max = get("SLURM_ARRAY_TASK_MAX")?;
-        let step = get("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
-        let count = match (get("SLURM_ARRAY_TASK_COUNT")?, max) {
-            (Some(count), _) => count,
-            (None, Some(max)) if max >= min => (max - min) / step + 1,
-            (None, _) => {
-                return Err(ShardError(
-                    "SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor \
-                     SLURM_ARRAY_TASK_MAX: pass --shard I/N explicitly"
-                        .into(),
-                ))
-            }
-        };
-        let uneven = || {
-            ShardError(format!(
-                "this job array's task ids are not an evenly spaced range (task {id}, min {min}, \
-                 max {}, step {step}, {count} tasks), so the task cannot tell which share of the \
-                 sweep is its own: submit with --array=0-{} or pass --shard I/N explicitly",
-                max.map_or("?".into(), |m| m.to_string()),
-                count.max(1) - 1
-            ))
-        };
-        if id < min || (id - min) % step != 0 {
-            return Err(uneven());
-        }
-        if let Some(max) = max {
-            if max < min || (max - min) / step + 1 != count {
-                return Err(uneven());
-            }
-        }
-        let index = (id - min) / step;
-        if index >= count {
-            return Err(uneven());
-        }
-        Shard::new(index, count).map(Some)
-    }
-
     /// Whether `run` belongs to this shard.
     pub fn contains(&self, run: &RunSpec) -> bool {
         run.index % self.count == self.index
@@ -426,57 +367,6 @@ mod tests {
             assert!(e.contains("shard") || e.contains("I/N"), "{bad}: {e}");
         }
         assert!(Shard::parse("4/4").unwrap_err().0.contains("0/4 to 3/4"));
-    }
-
-    #[test]
-    fn slurm_array_variables_give_the_shard() {
-        fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-            move |name| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        }
-        let shard = |pairs: &[(&str, &str)]| Shard::from_slurm(env(pairs));
-        assert_eq!(shard(&[]), Ok(None));
-        let zero_based = [
-            ("SLURM_ARRAY_TASK_ID", "2"),
-            ("SLURM_ARRAY_TASK_COUNT", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "0"),
-            ("SLURM_ARRAY_TASK_MAX", "2"),
-        ];
-        assert_eq!(shard(&zero_based), Ok(Some(Shard { index: 2, count: 3 })));
-        // --array=1-4, only MIN/MAX known.
-        let one_based = [
-            ("SLURM_ARRAY_TASK_ID", "1"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-            ("SLURM_ARRAY_TASK_MAX", "4"),
-        ];
-        assert_eq!(shard(&one_based), Ok(Some(Shard { index: 0, count: 4 })));
-        // --array=0-8:4 → tasks 0, 4, 8.
-        let stepped = [
-            ("SLURM_ARRAY_TASK_ID", "8"),
-            ("SLURM_ARRAY_TASK_COUNT", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "0"),
-            ("SLURM_ARRAY_TASK_MAX", "8"),
-            ("SLURM_ARRAY_TASK_STEP", "4"),
-        ];
-        assert_eq!(shard(&stepped), Ok(Some(Shard { index: 2, count: 3 })));
-        // --array=1,5,7: a list, not a range.
-        let list = [
-            ("SLURM_ARRAY_TASK_ID", "5"),
-            ("SLURM_ARRAY_TASK_COUNT", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-            ("SLURM_ARRAY_TASK_MAX", "7"),
-        ];
-        assert!(shard(&list).unwrap_err().0.contains("--shard I/N"));
-        assert!(shard(&[("SLURM_ARRAY_TASK_ID", "1")]).is_err());
-        assert!(shard(&[
-            ("SLURM_ARRAY_TASK_ID", "x"),
-            ("SLURM_ARRAY_TASK_COUNT", "3")
-        ])
-        .is_err());
     }
 
     #[test]

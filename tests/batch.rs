@@ -318,3 +318,154 @@ fn whole_rows_by_hash(path: &std::path::Path) -> std::collections::BTreeMap<Stri
     by.values_mut().for_each(|v| v.sort());
     by
 }
+
+/// One 3-task array in the words of each batch system nnsweep knows.
+fn array_task(system: &str, k: usize) -> Vec<(&'static str, String)> {
+    let (id0, id1) = (k.to_string(), (k + 1).to_string());
+    let v = |pairs: &[(&'static str, &str)]| {
+        pairs
+            .iter()
+            .map(|(n, v)| (*n, v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    match system {
+        "SLURM" => v(&[
+            ("SLURM_JOB_ID", "10"),
+            ("SLURM_ARRAY_TASK_ID", &id0),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "2"),
+            ("SLURM_CPUS_PER_TASK", "1"),
+        ]),
+        // qsub -J 0-2 -v NNSWEEP_ARRAY=0-2 (configs/pbs/submit.sh)
+        "PBS Pro" => v(&[
+            ("PBS_JOBID", "10[0].server"),
+            ("PBS_ARRAY_INDEX", &id0),
+            ("NNSWEEP_ARRAY", "0-2"),
+            ("NCPUS", "1"),
+        ]),
+        // qsub -t 1-3 -v NNSWEEP_ARRAY=1-3
+        "Torque" => v(&[
+            ("PBS_JOBID", "10[1].server"),
+            ("PBS_ARRAYID", &id1),
+            ("NNSWEEP_ARRAY", "1-3"),
+            ("PBS_NUM_PPN", "1"),
+        ]),
+        // bsub -J "x[1-3]"
+        "LSF" => v(&[
+            ("LSB_JOBID", "10"),
+            ("LSB_JOBINDEX", &id1),
+            ("LSB_JOBINDEX_END", "3"),
+            ("LSB_JOBINDEX_STEP", "1"),
+            ("LSB_DJOB_NUMPROC", "1"),
+        ]),
+        // qsub -t 1-3 (what a real Grid Engine set, tests/gridengine/run.sh)
+        "Grid Engine" => v(&[
+            ("JOB_ID", "10"),
+            ("SGE_TASK_ID", &id1),
+            ("SGE_TASK_FIRST", "1"),
+            ("SGE_TASK_LAST", "3"),
+            ("SGE_TASK_STEPSIZE", "1"),
+            ("NSLOTS", "1"),
+        ]),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn every_batch_systems_array_variables_give_the_same_shards_as_slurms() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::fast("arrays");
+    let config = sweep.write(dir.path());
+    let plan = plan_ids(&config);
+    let mut by_system = Vec::new();
+    for system in ["SLURM", "PBS Pro", "Torque", "LSF", "Grid Engine"] {
+        let mut shards = Vec::new();
+        for k in 0..3 {
+            let out = format!("{system}-{k}.csv").replace(' ', "_");
+            let output = nnsweep(dir.path())
+                .args(["run", "arrays.toml", "--out", &out])
+                .envs(array_task(system, k))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{system} task {k}: {stderr}");
+            let first = stderr.lines().next().unwrap();
+            // The first log line says the shard, the threads, and which variables said so.
+            assert!(
+                first.contains(&format!("shard {k}/3: 4 of 12 runs")),
+                "{first}"
+            );
+            assert!(first.contains(", 1 threads"), "{first}");
+            assert!(
+                first.contains(&format!("{system} job: shard from {system} (")),
+                "{first}"
+            );
+            let rows = whole_rows(&dir.path().join(&out));
+            assert!(rows
+                .iter()
+                .all(|r| plan.iter().position(|id| *id == r.run_id).unwrap() % 3 == k));
+            shards.push(ids(&rows));
+        }
+        by_system.push((system, shards));
+    }
+    let (_, slurm) = &by_system[0];
+    assert_eq!(
+        sorted(slurm.concat()),
+        sorted(plan.clone()),
+        "SLURM's shards hold every run once"
+    );
+    for (system, shards) in &by_system[1..] {
+        assert_eq!(shards, slurm, "{system}'s shards differ from SLURM's");
+    }
+}
+
+#[test]
+fn inconsistent_batch_variables_are_bad_input_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    Sweep::fast("incons").write(dir.path());
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("PBS_JOBID", "1[2]"), ("PBS_ARRAY_INDEX", "2")],
+            "NNSWEEP_ARRAY",
+        ),
+        (
+            &[
+                ("JOB_ID", "4"),
+                ("SGE_TASK_ID", "7"),
+                ("SGE_TASK_FIRST", "1"),
+                ("SGE_TASK_LAST", "3"),
+                ("SGE_TASK_STEPSIZE", "1"),
+            ],
+            "SGE_TASK_ID",
+        ),
+        (
+            &[
+                ("LSB_JOBID", "4"),
+                ("LSB_JOBINDEX", "0"),
+                ("LSB_DJOB_NUMPROC", "two"),
+            ],
+            "LSB_DJOB_NUMPROC=two",
+        ),
+    ];
+    for (vars, needle) in cases {
+        let output = nnsweep(dir.path())
+            .args(["run", "incons.toml"])
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{vars:?}: {stderr}");
+        assert!(stderr.contains(needle), "{vars:?}: {stderr}");
+    }
+    // --shard and --threads override whatever the batch system says.
+    let output = nnsweep(dir.path())
+        .args(["run", "incons.toml", "--shard", "1/2", "--threads", "1"])
+        .envs(cases[1].0.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("shard 1/2: 6 of 12 runs"), "{stderr}");
+    assert!(!dir.path().join("results/incons.csv").exists());
+}

@@ -136,27 +136,13 @@ pub use nnsweep::exit::InputError as BadInput;
 /// Most threads `--threads` may ask for, per core: more only adds switching and memory.
 const THREADS_PER_CORE: usize = 4;
 
-/// Runs at once: `--threads`, else the CPUs SLURM gave the task, else every core. A number
-/// above [`THREADS_PER_CORE`] times the cores is refused (a typo such as 100000 would spend
-/// memory on stacks and buffers, and creating the threads can fail).
-fn threads(asked: Option<std::num::NonZeroUsize>) -> anyhow::Result<usize> {
+/// Runs at once, as decided (`--threads`, the batch system's CPUs, or every core: see
+/// `nnsweep::batch::place`), checked: a number above [`THREADS_PER_CORE`] times the cores is
+/// refused (a typo such as 100000 would spend memory on stacks and buffers, and creating the
+/// threads can fail). `source` names where the number came from.
+fn bounded_threads(n: usize, source: &str) -> anyhow::Result<usize> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let limit = cores.saturating_mul(THREADS_PER_CORE).max(64);
-    let (n, source) = match asked {
-        Some(n) => (n.get(), "--threads".to_string()),
-        None => match std::env::var("SLURM_CPUS_PER_TASK") {
-            Ok(text) => match text.trim().parse::<std::num::NonZeroUsize>() {
-                Ok(n) => (n.get(), format!("SLURM_CPUS_PER_TASK={text}")),
-                Err(_) => {
-                    return Err(BadInput(format!(
-                        "SLURM_CPUS_PER_TASK={text} is not a number of CPUs; pass --threads N"
-                    ))
-                    .into())
-                }
-            },
-            Err(_) => (cores, String::new()),
-        },
-    };
     if n > limit {
         return Err(BadInput(format!(
             "{source} asks for {n} threads; this machine has {cores} cores, and more than \

@@ -1,58 +1,65 @@
 //! Progress of a sweep on stderr: a bar on a terminal, one plain line per finished run in a
-//! batch job's log (no escape codes there).
+//! batch job's log (no escape codes there). The ETA is the remaining runs' predicted cost over
+//! the throughput measured so far ([`Eta`]), not the mean run time × runs left: runs start
+//! longest first, so the first ones to finish say little about the rest.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use nnsweep::estimate::Eta;
 
-pub enum Progress {
-    Bar(ProgressBar),
-    Lines {
-        total: usize,
-        done: usize,
-        start: Instant,
-    },
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: usize,
+    start: Instant,
+    eta: Eta,
 }
 
 impl Progress {
-    pub fn new(total: usize) -> Progress {
-        if std::io::stderr().is_terminal() {
+    pub fn new(total: usize, eta: Eta) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:30.cyan/blue} {pos}/{len} runs  {elapsed_precise} elapsed, ETA {eta}  {msg}",
+                    "{bar:30.cyan/blue} {pos}/{len} runs  {elapsed_precise} elapsed, {prefix}  {msg}",
                 )
                 .expect("a valid template"),
             );
+            bar.set_prefix("ETA after the first run");
             bar.enable_steady_tick(Duration::from_millis(500));
-            Progress::Bar(bar)
-        } else {
-            Progress::Lines {
-                total,
-                done: 0,
-                start: Instant::now(),
-            }
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            done: 0,
+            start: Instant::now(),
+            eta,
         }
     }
 
-    /// One run ended; `what` says which and how it did.
-    pub fn finished(&mut self, what: &str) {
-        match self {
-            Progress::Bar(bar) => {
+    /// Run `id` ended after `seconds`; `what` says which and how it did.
+    pub fn finished(&mut self, id: &str, seconds: f64, what: &str) {
+        self.done += 1;
+        self.eta.finished(id, seconds);
+        let eta = self
+            .eta
+            .seconds_left()
+            .map_or_else(|| "unknown".to_string(), human);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_prefix(format!("ETA {eta}"));
                 bar.set_message(what.to_string());
                 bar.inc(1);
             }
-            Progress::Lines { total, done, start } => {
-                *done += 1;
-                let elapsed = start.elapsed().as_secs_f64();
-                let eta = elapsed / *done as f64 * (*total - *done) as f64;
-                eprintln!(
-                    "[{done}/{total}] {what}  elapsed {}, ETA {}",
-                    human(elapsed),
-                    human(eta)
-                );
-            }
+            None => eprintln!(
+                "[{}/{}] {what}  elapsed {}, ETA {eta}",
+                self.done,
+                self.total,
+                human(self.start.elapsed().as_secs_f64()),
+            ),
         }
     }
 
@@ -63,14 +70,11 @@ impl Progress {
 
     /// Something that prints lines without breaking the bar, for another thread.
     pub fn printer(&self) -> Printer {
-        match self {
-            Progress::Bar(bar) => Printer(Some(bar.clone())),
-            Progress::Lines { .. } => Printer(None),
-        }
+        Printer(self.bar.clone())
     }
 
     pub fn finish(&self) {
-        if let Progress::Bar(bar) = self {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }

@@ -1,7 +1,7 @@
 //! `nnsweep run`: train a sweep, stream rows to CSV, end with the overfitting table.
 //!
 //! Batch-job duties live here too: resuming a results file (`--fresh`, `--force`), one shard of
-//! a job array (`--shard`, or the SLURM array variables), and a clean stop on SIGTERM, SIGINT or
+//! a job array (`--shard`, or the batch system's variables: `nnsweep::batch`), and a clean stop on SIGTERM, SIGINT or
 //! SIGUSR1 (`--grace`, exit code 3).
 
 use std::num::NonZeroUsize;
@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nnsweep::config::Config;
-use nnsweep::data;
 use nnsweep::layout::SweepFiles;
 use nnsweep::memory;
 use nnsweep::plan::{self, RunSpec, Shard};
@@ -22,6 +21,7 @@ use nnsweep::results::read_records;
 use nnsweep::runner::{self, Control};
 use nnsweep::signals::{self, Stopped, Watcher};
 use nnsweep::sweep::{self, Session};
+use nnsweep::{batch, data, estimate};
 
 use super::progress::{human, Printer, Progress};
 use super::{exit, BadInput, ConfigArg};
@@ -36,13 +36,14 @@ pub struct RunArgs {
     /// <stem>/models/.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
-    /// How many runs to train at once [default: $SLURM_CPUS_PER_TASK if set, else all cores;
+    /// How many runs to train at once [default: the CPUs the batch system gave the job
+    /// ($SLURM_CPUS_PER_TASK, $NCPUS, $PBS_NUM_PPN, $LSB_DJOB_NUMPROC, $NSLOTS), else all cores;
     /// at most 4 times the cores].
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
     /// Train only shard I of N (0-based): the runs whose position in the plan is I modulo N.
-    /// In a SLURM job array it defaults to the task's place in the array
-    /// ($SLURM_ARRAY_TASK_ID among $SLURM_ARRAY_TASK_COUNT tasks).
+    /// In a job array it defaults to the task's place in the array, from the batch system's
+    /// variables (SLURM, PBS Pro, Torque, LSF, Grid Engine); this flag overrides them.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
     /// Start over: move the results file, its curves file and its saved models aside (renamed
@@ -92,14 +93,25 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let hash = config.results_hash(&dataset);
     config.check_against_data(dataset.train.len())?;
-    let shard = match args.shard {
-        Some(shard) => Some(shard),
-        None => Shard::from_slurm(|name| std::env::var(name).ok())
-            .map_err(|e| BadInput(format!("{e} (from the SLURM job array's variables)")))?,
-    };
+    // The shard and the thread count, decided once: flags, else the batch system's variables.
+    let placement = batch::place(
+        args.shard,
+        args.threads,
+        std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        |name| std::env::var(name).ok(),
+    )
+    .map_err(|e| BadInput(e.0))?;
+    let shard = placement.shard;
     // Not capped at the number of runs: threads without a run of their own help the others
     // (runner::run_all).
-    let threads = super::threads(args.threads)?;
+    let threads = super::bounded_threads(
+        placement.threads,
+        if args.threads.is_some() {
+            "--threads"
+        } else {
+            "the batch system's CPU count"
+        },
+    )?;
     let planned = plan::expand(&config, &dataset)
         .map_err(|e| BadInput(format!("{}: {e}", config.path.display())))?;
     let all_runs = planned.len();
@@ -143,11 +155,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         .cloned()
         .collect();
 
-    let mut progress = Progress::new(todo.len());
+    // The ETA's cost model: a few steps of each network shape timed, in a small share of what
+    // the sweep will take (at most 0.3 s).
+    let rough = todo.iter().map(|r| r.flops()).sum::<f64>() / 1e9 / threads as f64;
+    let budget = Duration::from_secs_f64((0.05 * rough).clamp(0.005, 0.3));
+    let model = estimate::CostModel::measure(&todo, &dataset, budget);
+    let mut progress = Progress::new(todo.len(), estimate::Eta::new(&model, &todo, threads));
     *printer.lock().unwrap_or_else(|e| e.into_inner()) = Some(progress.printer());
     progress.line(&format!(
         "nnsweep {}: {} ({}), config hash {}, {}: {} runs, {} to train ({} already in {}), \
-         {} threads",
+         {} threads ({})",
         env!("CARGO_PKG_VERSION"),
         config.name,
         dataset.name,
@@ -161,6 +178,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         runs.len() - todo.len(),
         out.display(),
         threads,
+        placement.source,
     ));
 
     let mut write_error: Option<anyhow::Error> = None;
@@ -180,14 +198,18 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             write_error.get_or_insert(e.into());
             return;
         }
-        progress.finished(&format!(
-            "{}: train {:.1} %, test {:.1} %{} ({})",
-            record.run_id,
-            100.0 * record.train_acc,
-            100.0 * record.test_acc,
-            if record.diverged { ", diverged" } else { "" },
-            human(record.seconds)
-        ));
+        progress.finished(
+            &record.run_id,
+            record.seconds,
+            &format!(
+                "{}: train {:.1} %, test {:.1} %{} ({})",
+                record.run_id,
+                100.0 * record.train_acc,
+                100.0 * record.test_acc,
+                if record.diverged { ", diverged" } else { "" },
+                human(record.seconds)
+            ),
+        );
     })
     .with_context(|| format!("cannot create {threads} worker threads; pass a smaller --threads"))?;
     progress.finish();
@@ -208,12 +230,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             tally.not_started,
             out.display()
         );
-        match std::env::var("SLURM_JOB_ID") {
-            Ok(_) => eprintln!(
+        match placement.system {
+            Some(_) => eprintln!(
                 "to resume, submit this job again: it runs `{}` and skips the runs already done",
                 resume_command()
             ),
-            Err(_) => eprintln!("to resume, run again: {}", resume_command()),
+            None => eprintln!("to resume, run again: {}", resume_command()),
         }
         return Ok(ExitCode::from(exit::INTERRUPTED));
     }

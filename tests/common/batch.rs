@@ -85,22 +85,12 @@ pub fn plan_ids(config: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The SLURM variables nnsweep reads: tests run without them.
-pub const SLURM_VARS: [&str; 6] = [
-    "SLURM_ARRAY_TASK_ID",
-    "SLURM_ARRAY_TASK_COUNT",
-    "SLURM_ARRAY_TASK_MIN",
-    "SLURM_ARRAY_TASK_MAX",
-    "SLURM_ARRAY_TASK_STEP",
-    "SLURM_CPUS_PER_TASK",
-];
-
 /// The real binary as a plain child process (to spawn and signal), run in `dir`, with no
-/// SLURM variables from the environment.
+/// batch-system variables from the environment.
 pub fn process(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nnsweep"));
     cmd.current_dir(dir);
-    for var in SLURM_VARS {
+    for var in nnsweep::batch::VARIABLES {
         cmd.env_remove(var);
     }
     cmd

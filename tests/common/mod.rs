@@ -12,8 +12,8 @@ use nnsweep::results::{read_records, RunRecord};
 pub fn nnsweep(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("nnsweep").expect("the binary is built for tests");
     cmd.current_dir(dir);
-    // Inside a SLURM job array these would pick a shard and a thread count.
-    for var in batch::SLURM_VARS {
+    // Inside a batch job's array these would pick a shard and a thread count.
+    for var in nnsweep::batch::VARIABLES {
         cmd.env_remove(var);
     }
     cmd

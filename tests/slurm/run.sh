@@ -3,7 +3,9 @@
 # (munged, slurmctld, slurmd, no systemd), submits configs/slurm/sweep.sbatch as a 3-task array
 # plus the afterok merge job, and checks that the merged results hold every run of the plan
 # exactly once. Then stops a one-task array with USR1 through SLURM (as --signal=B:USR1@120
-# would before a time limit), checks exit code 3, resubmits and checks that it resumes.
+# would before a time limit), checks exit code 3, resubmits and checks that it resumes; and
+# once more with the requeue on: the task requeues itself (scontrol requeue) and resumes.
+# SLURM_TEST_TIMELIMIT=1 adds a sweep that needs several starts of --time=1 (minutes).
 #
 #   bash tests/slurm/run.sh        (as root; installs slurm-wlm and munge when missing)
 #
@@ -107,6 +109,9 @@ SlurmdPort=$((${SLURM_TEST_PORT:-6817} + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# A requeued job waits cred_expire seconds before it may start again (120 by default): short
+# here, so that the requeue test takes seconds.
+AuthInfo=cred_expire=10
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -181,7 +186,8 @@ grep -q "over 12 runs" results/slurm_small/summary.md || fail "the merged report
 say "ok: the merged results hold each of the 12 planned runs exactly once"
 
 # --- 2. USR1 through SLURM to the batch shell: clean stop, exit 3, resume ---------------
-slow=$(sbatch --parsable --array=0 --cpus-per-task=1 --time=00:05:00 \
+# (NNSWEEP_MAX_REQUEUE=0: the task does not requeue itself; part 3 tests that.)
+slow=$(NNSWEEP_MAX_REQUEUE=0 sbatch --parsable --array=0 --cpus-per-task=1 --time=00:05:00 \
     "$repo/configs/slurm/sweep.sbatch" slurm_slow.toml)
 slow=${slow%%;*}
 out=results/slurm_slow.shard-0-of-1.csv
@@ -210,17 +216,56 @@ result_ids "$out" >slow.ids
 cmp -s slow-plan.ids slow.ids || fail "resumed results differ from the plan"
 say "ok: stopped by USR1 with exit code 3 after $done_rows runs, resumed to all 24 exactly once"
 
-# --- 3. (SLURM_TEST_TIMELIMIT=1 only, ~1-2 min) a real --time limit with --signal=B:USR1 -----
+# --- 3. USR1 again, now the task requeues itself (NNSWEEP_MAX_REQUEUE=1) and resumes -------
+sed -e 's/^name = .*/name = "slurm_requeue"/' slurm_slow.toml >slurm_requeue.toml
+start=$EPOCHREALTIME
+requeue=$(NNSWEEP_MAX_REQUEUE=1 sbatch --parsable --array=0 --cpus-per-task=1 --time=00:05:00 \
+    "$repo/configs/slurm/sweep.sbatch" slurm_requeue.toml)
+requeue=${requeue%%;*}
+out=results/slurm_requeue.shard-0-of-1.csv
+end=$(($(date +%s) + timeout))
+until [ -f "$out" ] && [ "$(wc -l <"$out")" -ge 3 ]; do
+    [ "$(date +%s)" -lt "$end" ] || fail "no rows in $out after ${timeout}s"
+    sleep 0.2
+done
+scancel --batch --signal=USR1 "${requeue}_0"
+wait_gone "$requeue"
+log="nnsweep-nnsweep-${requeue}_0.out"
+restarts=$(scontrol show job "$requeue" | grep -o 'Restarts=[0-9]*' | head -n 1)
+say "job $requeue after USR1: $(states "$requeue"), exit code $(exit_codes "$requeue"), $restarts, $(since "$start")s in all"
+grep -q "requeueing job" "$log" || fail "the task did not requeue itself: $(tail -n 5 "$log")"
+[ "$restarts" = Restarts=1 ] || fail "job $requeue: $restarts, not Restarts=1"
+[ "$(states "$requeue")" = "1 x COMPLETED" ] || fail "the requeued task did not complete"
+grep -q "already in" "$log" || fail "the requeued start did not resume"
+result_ids "$out" >requeue.ids
+[ -z "$(uniq -d requeue.ids)" ] || fail "runs written twice after the requeue"
+cmp -s slow-plan.ids requeue.ids || fail "requeued results differ from the plan"
+say "ok: USR1 → exit 3 → scontrol requeue → resumed and completed all 24 runs exactly once"
+
+# --- 4. (SLURM_TEST_TIMELIMIT=1 only: 2-5 min) real --time limits: USR1, requeue, resume,
+# requeue, ... until the sweep is done, then the afterok merge, without a human -------------
 if [ "${SLURM_TEST_TIMELIMIT:-0}" = 1 ]; then
-    sed -e 's/^name = .*/name = "slurm_limit"/' -e 's/^steps = .*/steps = 200000/' \
+    # 24 runs of 15 000 steps: about 25 s of an idle CPU (minutes on a busy one), more than
+    # one start of --time=1, whose USR1 comes 15-45 s after the start (SLURM checks limits
+    # every 30 s). Each requeue waits cred_expire (10 s) and the next scheduling pass.
+    sed -e 's/^name = .*/name = "slurm_limit"/' -e 's/^steps = .*/steps = 15000/' \
         slurm_slow.toml >slurm_limit.toml
     start=$EPOCHREALTIME
-    limit=$(sbatch --parsable --array=0 --cpus-per-task=1 --time=1 --signal=B:USR1@45 \
-        "$repo/configs/slurm/sweep.sbatch" slurm_limit.toml)
-    limit=${limit%%;*}
-    wait_gone "$limit"
-    log="nnsweep-nnsweep-${limit}_0.out"
-    say "time-limit job $limit: $(states "$limit"), exit code $(exit_codes "$limit") after $(since "$start")s; $(grep -o 'stopped by.*remaining' "$log" || echo 'no stop line')"
-    [ "$(exit_codes "$limit")" = "1 x 3:0" ] || fail "the time-limited job did not stop with exit code 3"
+    NNSWEEP_MAX_REQUEUE=10 "$repo/configs/slurm/submit.sh" slurm_limit.toml 1 \
+        --cpus-per-task=1 --time=1 --signal=B:USR1@45 >&2
+    read -r limit limit_merge <results/slurm_limit.jobs
+    timeout=$((timeout > 900 ? timeout : 900)) wait_gone "$limit" "$limit_merge"
+    restarts=$(scontrol show job "$limit" | grep -o 'Restarts=[0-9]*' | head -n 1)
+    say "time-limited job $limit: $(states "$limit"), $restarts; merge $limit_merge: $(states "$limit_merge"); $(since "$start")s from submission to merged"
+    [ "$(states "$limit")" = "1 x COMPLETED" ] || fail "the time-limited task did not complete"
+    [ "$restarts" != Restarts=0 ] || fail "the task never hit its limit (finished in one start)"
+    [ "$(states "$limit_merge")" = "1 x COMPLETED" ] || fail "the merge did not run"
+    plan_ids slurm_limit.toml >limit-plan.ids
+    result_ids results/slurm_limit.csv >limit.ids
+    [ -z "$(uniq -d limit.ids)" ] || fail "runs merged twice"
+    cmp -s limit-plan.ids limit.ids || fail "merged runs differ from the plan"
+    say "ok: stopped at its limit, requeued and resumed ($restarts), merged all 24 runs exactly once"
+else
+    say "SKIPPED part 4 (a real --time limit with requeues, 2-5 min): set SLURM_TEST_TIMELIMIT=1 to run it"
 fi
 say "passed"
