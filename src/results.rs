@@ -404,6 +404,12 @@ pub const LAB_COLUMNS: &[&str] = &[
     "stopped_step",
 ];
 
+/// Every column a results file of this version has, in order: [`COLUMNS`], then
+/// [`LAB_COLUMNS`]. What reads columns by name (report's axes) goes through this.
+pub fn all_columns() -> impl Iterator<Item = &'static str> + Clone {
+    COLUMNS.iter().chain(LAB_COLUMNS).copied()
+}
+
 /// Why a results file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

@@ -48,6 +48,16 @@ fn the_lectures_circles_reach_its_accuracy() {
         "steps 0, 1000, ..., 10000 per run"
     );
     assert!(dir.path().join("results/circles/summary.tex").exists());
+    // The page `run` leaves shows the sweep file as written, comments and all.
+    let page = std::fs::read_to_string(dir.path().join("results/circles/summary.html")).unwrap();
+    assert!(
+        page.contains("<h2>The sweep file</h2>"),
+        "no sweep file on the page"
+    );
+    assert!(
+        page.contains("kind = &quot;circles&quot;"),
+        "the sweep file is not on the page"
+    );
 }
 
 #[test]

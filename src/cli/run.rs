@@ -271,7 +271,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let written = report::write_summaries(&out)?;
+    let written = report::write_summaries_with(&out, Some(config.source().to_string()))?;
     eprintln!(
         "tables: {}",
         written

@@ -305,6 +305,11 @@ impl Config {
         })
     }
 
+    /// The sweep file as written, for the summary page (what was run, in the user's words).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The `config_hash` of every results row: the settings that decide a run's numbers and a
     /// digest of the data it trains and is tested on. Rows with equal hashes and run ids are
     /// the same computation, which is what resume and merging shards rely on.

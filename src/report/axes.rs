@@ -2,12 +2,12 @@
 //! group, pivot and filter), the values they take, and how a `key=value` filter is read and
 //! said. Decided here once for tables, charts and the page.
 
-use crate::results::{RunRecord, COLUMNS};
+use crate::results::{all_columns, RunRecord};
 
 /// One axis column of the results file: a setting of the run (hidden, eta, l2, n_train, and
 /// whatever axis the results file gains, such as dropout), as opposed to what the run measured.
 ///
-/// Generic over the columns of [`COLUMNS`], so an axis added to the results file groups,
+/// Generic over the columns of [`all_columns`], so an axis added to the results file groups,
 /// filters and pivots with no change here. Which columns are not axes is decided once, in
 /// [`GroupKey::is_axis`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,9 +42,7 @@ impl GroupKey {
 
     /// Every axis of the results file, in its column order (outermost first when grouping).
     pub fn all() -> Vec<GroupKey> {
-        COLUMNS
-            .iter()
-            .copied()
+        all_columns()
             .filter(|c| GroupKey::is_axis(c))
             .map(GroupKey)
             .collect()
@@ -56,10 +54,9 @@ impl GroupKey {
     }
 
     fn index(self) -> usize {
-        COLUMNS
-            .iter()
-            .position(|c| *c == self.0)
-            .expect("a GroupKey is made from COLUMNS only")
+        all_columns()
+            .position(|c| c == self.0)
+            .expect("a GroupKey is made from the results columns only")
     }
 
     /// The value of this axis in one run.
@@ -121,7 +118,7 @@ impl std::str::FromStr for GroupKey {
     }
 }
 
-/// A run's values as the results file writes them, in [`COLUMNS`] order: how axes and optional
+/// A run's values as the results file writes them, in [`all_columns`] order: how axes and optional
 /// columns are read by name without this module naming every field of [`RunRecord`].
 pub(crate) fn fields(r: &RunRecord) -> Vec<String> {
     let mut w = csv::WriterBuilder::new()
@@ -142,14 +139,14 @@ pub(crate) fn fields(r: &RunRecord) -> Vec<String> {
     let mut out: Vec<String> = row
         .map(|r| r.iter().map(String::from).collect())
         .unwrap_or_default();
-    out.resize(COLUMNS.len(), String::new());
+    out.resize(all_columns().count(), String::new());
     out
 }
 
 /// The value of an optional column (e.g. `val_acc`) in `fields`, when the results file has that
 /// column and the run a number in it.
 pub(crate) fn optional(fields: &[String], column: &str) -> Option<f64> {
-    let i = COLUMNS.iter().position(|c| *c == column)?;
+    let i = all_columns().position(|c| c == column)?;
     fields[i].parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
