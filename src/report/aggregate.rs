@@ -341,7 +341,11 @@ mod tests {
                 "eta",
                 "l2",
                 "steps",
-                "config_hash"
+                "config_hash",
+                "dropout",
+                "augment",
+                "select",
+                "patience"
             ]
         );
     }
