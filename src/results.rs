@@ -234,6 +234,14 @@ pub enum OpenError {
         what: &'static str,
         found: String,
     },
+    /// A results file of nnsweep 0.1 (its 20 columns, before the overfitting lab's): read by
+    /// `report`, `plot` and `merge`, but not appended to in the newer layout.
+    #[error(
+        "{path} is a results file of nnsweep 0.1 (20 columns; this version writes {n} columns): \
+         it was left unchanged. Finish that sweep with nnsweep 0.1, or start over with --fresh \
+         (the old file is kept under another name); report, plot and merge still read it"
+    )]
+    OlderVersion { path: PathBuf, n: usize },
     /// The file or its folder cannot be created, read or written.
     #[error("cannot write to {path}: {source}")]
     Io {
@@ -276,6 +284,10 @@ fn open_for_append(
             path: path.to_path_buf(),
             source,
         },
+        Found::Other(_) if what == "results" && is_v01_results(path) => OpenError::OlderVersion {
+            path: path.to_path_buf(),
+            n: all_columns().count(),
+        },
         Found::Other(found) => OpenError::NotOurs {
             path: path.to_path_buf(),
             what,
@@ -287,6 +299,15 @@ fn open_for_append(
         file.set_len(whole).map_err(io_error(path))?;
     }
     Ok((file, len - whole))
+}
+
+/// True when the file's first line is 0.1's results header (after an optional BOM).
+fn is_v01_results(path: &Path) -> bool {
+    let mut start = Vec::new();
+    let read = File::open(path).and_then(|f| f.take(4096).read_to_end(&mut start));
+    let start = start.strip_prefix(BOM).unwrap_or(&start);
+    let first = start.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    read.is_ok() && first == COLUMNS.join(",").as_bytes()
 }
 
 enum Found {
@@ -484,7 +505,7 @@ impl crate::exit::ExitStatus for ReadError {
 impl crate::exit::ExitStatus for OpenError {
     fn exit_code(&self) -> u8 {
         match self {
-            OpenError::NotOurs { .. } => crate::exit::BAD_INPUT,
+            OpenError::NotOurs { .. } | OpenError::OlderVersion { .. } => crate::exit::BAD_INPUT,
             OpenError::Io { source, .. } => crate::exit::write_code(source),
         }
     }
@@ -715,6 +736,29 @@ mod tests {
         std::fs::write(&path, format!("{swapped}\n")).unwrap();
         let e = read_records(&path).unwrap_err().to_string();
         assert!(e.contains("not nnsweep's results header"), "{e}");
+    }
+
+    #[test]
+    fn a_results_file_of_version_0_1_is_named_as_such_and_left_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.csv");
+        let text = format!(
+            "{}\nr1,circles,400,100,10,52,0.005,0,0,10,3,0.9,0.8,0.1,0.9,0.8,1,false,1,h\n",
+            COLUMNS.join(",")
+        );
+        std::fs::write(&path, &text).unwrap();
+        let e = ResultsWriter::append(&path).err().expect("refused");
+        assert!(matches!(e, OpenError::OlderVersion { .. }), "{e}");
+        assert!(
+            e.to_string().contains("nnsweep 0.1") && e.to_string().contains("--fresh"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert_eq!(
+            read_records(&path).unwrap().len(),
+            1,
+            "still read by report"
+        );
     }
 
     #[test]
