@@ -4,57 +4,15 @@
 //! never a panic or an abort, and never an allocation larger than the input could describe
 //! (measured by a counting allocator, as in `pickle_proptest.rs`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 
 use nnsweep::config::Config;
 use nnsweep::data::table::{self, TableSpec};
 use proptest::prelude::*;
 
-/// Records the largest single allocation made by the current thread.
-struct Counting;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; only sizes are noted.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn measured<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.with(|l| l.set(0));
-    let out = f();
-    (out, LARGEST.with(|l| l.get()))
-}
-
-/// What any input of `len` bytes may allocate at once.
-fn allowed(len: usize) -> usize {
-    64 * len + (1 << 20)
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allowed, measured};
 
 /// Applies byte edits, splices in a large number (the classic header attack), and cuts.
 fn mutate(text: &str, edits: &[(f64, u8)], big: Option<(f64, u64)>, keep: f64) -> Vec<u8> {
