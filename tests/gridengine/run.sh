@@ -297,6 +297,11 @@ mkdir -p "$base/work/bin" "$base/work/configs"
 install -m 755 "$NNSWEEP" "$base/work/bin/nnsweep"
 cp -r "$repo/configs/sge" "$base/work/configs/"
 cp "$repo/tests/fixtures/slurm_small.toml" "$repo/tests/fixtures/slurm_slow.toml" "$base/work/"
+# The stopped sweep must outlast s_rt (4 s) and the execd's next check of its jobs (seen to stop
+# it at about 8 s) on an idle machine: the SLURM test's 6000 steps train all 24 runs in about
+# 4 s, so this test takes ten times the steps (the resubmitted rest takes about 30 s).
+sed -i 's/^steps = 6000$/steps = 60000/' "$base/work/slurm_slow.toml"
+grep -q '^steps = 60000$' "$base/work/slurm_slow.toml" || fail "slurm_slow.toml: steps not found"
 chown -R "$user:" "$base/work"
 export NNSWEEP=$base/work/bin/nnsweep
 
