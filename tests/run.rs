@@ -276,14 +276,17 @@ fn the_config_hash_follows_the_data_not_where_they_are() {
 fn a_closed_pipe_ends_the_output_quietly() {
     use std::os::unix::process::ExitStatusExt;
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report/small.csv");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nnsweep"))
+    // The reading end is closed before the child starts, like `| head` that has read enough:
+    // closing it after spawning raced the child, which could write its few hundred bytes into
+    // the pipe's buffer first and exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("nnsweep"))
         .args(["report", fixture.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    drop(child.stdout.take()); // like `| head` that has read enough
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
