@@ -229,6 +229,27 @@ fn wrong_result_degenerate_data_is_refused() {
     assert!(!dir.path().join("results/t.csv").exists());
 }
 
+/// Waits until process `pid` catches `signal` (its bit in /proc/PID/status's SigCgt mask).
+fn wait_for_handler(pid: u32, signal: i32) {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        if caught & (1 << (signal - 1)) != 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "the child never installed its handler"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn signals_a_stop_while_the_data_load_exits_3() {
     let dir = tempfile::tempdir().unwrap();
@@ -250,7 +271,9 @@ fn signals_a_stop_while_the_data_load_exits_3() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // A fixed sleep raced the child's start on a loaded machine (SIGUSR1's default action kills):
+    // wait until the process has its handler, as the kernel reports it.
+    wait_for_handler(child.id(), libc::SIGUSR1);
     // SAFETY: kill sends a signal to the child we started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
     std::thread::sleep(Duration::from_millis(100));
