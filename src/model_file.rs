@@ -8,6 +8,7 @@
 //! nnsweep-model 1
 //! run_id h10-e0.005-s1
 //! sizes 2 10 2
+//! functions tanh softmax ← optional: hidden activation and output (absent: the lecture's sigmoids)
 //! weights 1 10 2        ← layer 1: 10 rows of 2 numbers follow
 //! …
 //! biases 1 10           ← one line of 10 numbers follows
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::nn::Network;
+use crate::nn::{Activation, Functions, Network, Output};
 
 /// The format version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -75,6 +76,11 @@ impl SavedModel {
             "sizes {}",
             join(&mut sizes.iter().map(|s| s.to_string()))
         );
+        // Only when not the lecture's, so that the files of sigmoid networks stay as they were.
+        let f = self.network.functions;
+        if !f.is_lecture() {
+            let _ = writeln!(out, "functions {} {}", f.activation.name(), f.output.name());
+        }
         for (l, (w, b)) in self
             .network
             .weights
@@ -169,7 +175,7 @@ pub fn load(path: &Path) -> Result<SavedModel, ModelError> {
 }
 
 struct Lines<'a> {
-    inner: std::iter::Enumerate<std::str::Lines<'a>>,
+    inner: std::iter::Peekable<std::iter::Enumerate<std::str::Lines<'a>>>,
     last: usize,
 }
 
@@ -259,7 +265,7 @@ fn fits(
 
 fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
     let mut lines = Lines {
-        inner: text.lines().enumerate(),
+        inner: text.lines().enumerate().peekable(),
         last: 0,
     };
     let (n, first) = lines.next("the header")?;
@@ -302,6 +308,23 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
         ))?;
     let mut weights = Vec::new();
     let mut biases = Vec::new();
+    let mut functions = Functions::default();
+    let has_functions = lines
+        .inner
+        .peek()
+        .is_some_and(|(_, l)| l.trim().starts_with("functions"));
+    if has_functions {
+        let (n, line) = lines.next("the functions line")?;
+        functions = line
+            .strip_prefix("functions ")
+            .and_then(parse_functions)
+            .ok_or((
+                n,
+                format!(
+                    "expected \"functions <sigmoid|tanh|relu> <sigmoid|softmax>\", found {line:?}"
+                ),
+            ))?;
+    }
     for (l, pair) in sizes.windows(2).enumerate() {
         let (rows, cols) = (pair[1], pair[0]);
         let (n, dims) = lines.header("weights", 3)?;
@@ -389,9 +412,25 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
     };
     Ok(SavedModel {
         run_id,
-        network: Network { weights, biases },
+        network: Network {
+            weights,
+            biases,
+            functions,
+        },
         points,
     })
+}
+
+/// `tanh softmax` and the like: a hidden activation and an output function.
+fn parse_functions(text: &str) -> Option<Functions> {
+    let mut parts = text.split_whitespace();
+    let (a, o) = (parts.next()?, parts.next()?);
+    let activation = Activation::ALL.into_iter().find(|x| x.name() == a)?;
+    let output = Output::ALL.into_iter().find(|x| x.name() == o)?;
+    parts
+        .next()
+        .is_none()
+        .then_some(Functions { activation, output })
 }
 
 impl crate::exit::ExitStatus for ModelError {
@@ -408,6 +447,7 @@ mod tests {
 
     fn model(points: bool) -> SavedModel {
         let network = Network {
+            functions: Functions::default(),
             weights: vec![
                 array![[0.1, -2.5], [1.0 / 3.0, 1e-300], [f64::MAX, -0.0]],
                 array![[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]],
@@ -431,6 +471,20 @@ mod tests {
             save(&path, &m).unwrap();
             assert_eq!(load(&path).unwrap(), m);
         }
+        // The next lecture's functions are kept; the lecture's leave no line.
+        assert!(!model(false).to_text().contains("functions"));
+        let mut m = model(false);
+        m.network.functions = Functions {
+            activation: Activation::Tanh,
+            output: Output::Softmax,
+        };
+        assert!(m.to_text().contains("\nfunctions tanh softmax\n"));
+        assert_eq!(parse(&m.to_text()).unwrap(), m);
+        let bad = m.to_text().replace("functions tanh", "functions tan");
+        assert!(parse(&bad)
+            .unwrap_err()
+            .1
+            .contains("functions <sigmoid|tanh|relu>"));
     }
 
     #[test]

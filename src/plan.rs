@@ -11,7 +11,7 @@
 use crate::config::{Config, Grid};
 use crate::data::augment::{image_side, Augment, NotSquare};
 use crate::data::Dataset;
-use crate::nn::{n_params, Recipe, RecipeError, Select};
+use crate::nn::{n_params, Activation, Cost, Init, Output, Recipe, RecipeError, Select};
 
 /// One network to train: a point of the grid, with its checked recipe.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +108,23 @@ fn expand_grid(config: &Config, grid: &Grid, data: &Dataset) -> Result<Vec<RunSp
         Some(p) => p.iter().copied().map(Some).collect(),
         None => vec![train.patience],
     };
+    // The next lecture's axes, as one list of combinations (outermost: cost).
+    let mut next = Vec::new();
+    for &cost in &axis(&grid.cost, train.cost) {
+        for &output in &axis(&grid.output, train.output) {
+            for &activation in &axis(&grid.activation, train.activation) {
+                for &init in &axis(&grid.init, train.init) {
+                    let batches: Vec<Option<usize>> = match &grid.batch_size {
+                        Some(b) => b.iter().copied().map(Some).collect(),
+                        None => vec![train.batch_size],
+                    };
+                    for batch_size in batches {
+                        next.push((cost, output, activation, init, batch_size));
+                    }
+                }
+            }
+        }
+    }
     let sizes: Vec<Option<usize>> = match &grid.train_size {
         Some(sizes) => sizes.iter().copied().map(Some).collect(),
         None => vec![None],
@@ -129,13 +146,23 @@ fn expand_grid(config: &Config, grid: &Grid, data: &Dataset) -> Result<Vec<RunSp
                         for &dropout in &dropouts {
                             for &augment in &augments {
                                 for &select in &selects {
-                                    for &patience in &patiences {
+                                    for (&patience, &next) in patiences
+                                        .iter()
+                                        .flat_map(|p| next.iter().map(move |n| (p, n)))
+                                    {
+                                        let (cost, output, activation, init, batch_size) = next;
                                         for &seed in &grid.seed {
                                             let n_train = train_size
                                                 .map_or(data.train.len(), |n| {
                                                     n.min(data.train.len())
                                                 });
                                             let recipe = Recipe::params(&layers)
+                                                .cost(cost)
+                                                .output(output)
+                                                .activation(activation)
+                                                .init(init)
+                                                .batch_size(batch_size)
+                                                .eval_every(train.eval_every)
                                                 .eta(eta)
                                                 .l2(l2)
                                                 .steps(steps)
@@ -256,8 +283,9 @@ pub fn select(runs: Vec<RunSpec>, shard: Option<Shard>) -> Vec<RunSpec> {
 
 /// `h30x30_eta0.0005_l2=0_steps20000_seed2`, with `_n500` before the seed when the training
 /// size is swept, and the remedies' parts when not at their default (`_drop0.2`, `_shift`,
-/// `_selval`, `_pat500`), so the ids of sweeps without them are those of 0.1. Rust prints floats
-/// in their shortest exact form, so ids round-trip.
+/// `_selval`, `_pat500`), then the next lecture's (`_ce`, `_softmax`, `_tanh`/`_relu`,
+/// `_scaled`/`_he`, `_b10`), so the ids of sweeps without them are those of 0.1. Rust prints
+/// floats in their shortest exact form, so ids round-trip.
 fn run_id(recipe: &Recipe, train_size: Option<usize>, augment: Augment) -> String {
     let mut extra = String::new();
     if let Some(n) = train_size {
@@ -274,6 +302,21 @@ fn run_id(recipe: &Recipe, train_size: Option<usize>, augment: Augment) -> Strin
     }
     if let Some(p) = recipe.patience() {
         extra += &format!("_pat{p}");
+    }
+    if recipe.cost() == Cost::CrossEntropy {
+        extra += "_ce";
+    }
+    if recipe.output() != Output::default() {
+        extra += &format!("_{}", recipe.output().name());
+    }
+    if recipe.activation() != Activation::default() {
+        extra += &format!("_{}", recipe.activation().name());
+    }
+    if recipe.init() != Init::default() {
+        extra += &format!("_{}", recipe.init().name());
+    }
+    if let Some(b) = recipe.batch_size() {
+        extra += &format!("_b{b}");
     }
     format!(
         "h{}_eta{}_l2={}_steps{}{extra}_seed{}",
@@ -333,6 +376,41 @@ mod tests {
         assert!(large
             .iter()
             .any(|r| r.id == "h6_eta0.3_l2=0.01_steps200_n50_seed2"));
+    }
+
+    #[test]
+    fn the_next_lectures_axes_expand_and_mark_their_ids_only_when_not_default() {
+        let runs = expand(&config(
+            "hidden = [5]\neta = [0.1]\nseed = [0]\ncost = [\"quadratic\", \"cross_entropy\"]\n\
+             output = [\"sigmoid\", \"softmax\"]\nactivation = [\"sigmoid\", \"tanh\", \"relu\"]\n\
+             init = [\"normal\", \"he\"]\nbatch_size = [10]",
+        ));
+        assert_eq!(runs.len(), 2 * 2 * 3 * 2);
+        assert_eq!(runs[0].id, "h5_eta0.1_l2=0_steps100_b10_seed0");
+        assert!(runs
+            .iter()
+            .any(|r| r.id == "h5_eta0.1_l2=0_steps100_ce_softmax_relu_he_b10_seed0"));
+        let ce = runs
+            .iter()
+            .find(|r| r.id.contains("_ce_softmax_tanh_b10"))
+            .unwrap();
+        assert_eq!(ce.recipe.cost(), Cost::CrossEntropy);
+        assert_eq!(ce.recipe.output(), Output::Softmax);
+        assert_eq!(ce.recipe.activation(), Activation::Tanh);
+        assert_eq!(ce.recipe.init(), Init::Normal);
+        assert_eq!(ce.recipe.batch(), 10);
+        assert!(ce.recipe.is_mini_batch());
+        // An epoch of 400 samples in batches of 10: 40 updates between evaluations.
+        assert_eq!(ce.recipe.eval_every(), 40);
+        let ids: std::collections::HashSet<_> = runs.iter().map(|r| &r.id).collect();
+        assert_eq!(ids.len(), runs.len());
+        // The lecture's values written out leave the ids of 0.1.
+        let lecture = expand(&config(
+            "hidden = [5]\neta = [0.1]\nseed = [0]\ncost = [\"quadratic\"]\noutput = [\"sigmoid\"]",
+        ));
+        assert_eq!(lecture[0].id, "h5_eta0.1_l2=0_steps100_seed0");
+        assert!(!lecture[0].recipe.is_mini_batch());
+        assert_eq!(lecture[0].recipe.eval_every(), 1);
     }
 
     #[test]

@@ -73,6 +73,35 @@ pub struct RunRecord {
     /// The last step the run took: `steps`, or earlier by patience or divergence.
     #[serde(default)]
     pub stopped_step: Option<usize>,
+    // The next lecture's columns ([`NEXT_COLUMNS`]): files written before them read with the
+    // lecture's values.
+    /// "quadratic" (the lecture's) or "cross_entropy".
+    #[serde(default = "lecture_cost")]
+    pub cost: String,
+    /// The output function: "sigmoid" (the lecture's) or "softmax".
+    #[serde(default = "lecture_sigmoid")]
+    pub output: String,
+    /// The hidden activation: "sigmoid" (the lecture's), "tanh" or "relu".
+    #[serde(default = "lecture_sigmoid")]
+    pub activation: String,
+    /// The initial weights' scale: "normal" (the lecture's), "scaled" or "he".
+    #[serde(default = "lecture_init")]
+    pub init: String,
+    /// Samples per update (empty: the whole training set, the lecture's).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+}
+
+fn lecture_cost() -> String {
+    "quadratic".into()
+}
+
+fn lecture_sigmoid() -> String {
+    "sigmoid".into()
+}
+
+fn lecture_init() -> String {
+    "normal".into()
 }
 
 fn lecture_augment() -> String {
@@ -234,12 +263,14 @@ pub enum OpenError {
         what: &'static str,
         found: String,
     },
-    /// A results file of nnsweep 0.1 (its 20 columns, before the overfitting lab's): read by
-    /// `report`, `plot` and `merge`, but not appended to in the newer layout.
+    /// A results file of an older nnsweep (0.1's 20 columns, or those and the overfitting
+    /// lab's, before the next lecture's): read by `report`, `plot` and `merge`, but not
+    /// appended to in the newer layout.
     #[error(
-        "{path} is a results file of nnsweep 0.1 (20 columns; this version writes {n} columns): \
-         it was left unchanged. Finish that sweep with nnsweep 0.1, or start over with --fresh \
-         (the old file is kept under another name); report, plot and merge still read it"
+        "{path} is a results file of an older nnsweep (fewer columns than the {n} this version \
+         writes): it was left unchanged. Finish that sweep with the nnsweep that started it, or \
+         start over with --fresh (the old file is kept under another name); report, plot and \
+         merge still read it"
     )]
     OlderVersion { path: PathBuf, n: usize },
     /// The file or its folder cannot be created, read or written.
@@ -284,7 +315,7 @@ fn open_for_append(
             path: path.to_path_buf(),
             source,
         },
-        Found::Other(_) if what == "results" && is_v01_results(path) => OpenError::OlderVersion {
+        Found::Other(_) if what == "results" && is_older_results(path) => OpenError::OlderVersion {
             path: path.to_path_buf(),
             n: all_columns().count(),
         },
@@ -301,13 +332,17 @@ fn open_for_append(
     Ok((file, len - whole))
 }
 
-/// True when the file's first line is 0.1's results header (after an optional BOM).
-fn is_v01_results(path: &Path) -> bool {
+/// True when the file's first line is an older version's results header (after an optional
+/// BOM).
+fn is_older_results(path: &Path) -> bool {
     let mut start = Vec::new();
     let read = File::open(path).and_then(|f| f.take(4096).read_to_end(&mut start));
     let start = start.strip_prefix(BOM).unwrap_or(&start);
     let first = start.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    read.is_ok() && first == COLUMNS.join(",").as_bytes()
+    read.is_ok()
+        && older_headers()
+            .iter()
+            .any(|h| first == h.join(",").as_bytes())
 }
 
 enum Found {
@@ -372,7 +407,7 @@ fn header_line() -> String {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(vec![]);
-    w.write_record(COLUMNS.iter().chain(LAB_COLUMNS))
+    w.write_record(all_columns())
         .expect("writing to a Vec cannot fail");
     String::from_utf8(w.into_inner().expect("in-memory")).expect("ASCII header")
 }
@@ -425,10 +460,26 @@ pub const LAB_COLUMNS: &[&str] = &[
     "stopped_step",
 ];
 
-/// Every column a results file of this version has, in order: [`COLUMNS`], then
-/// [`LAB_COLUMNS`]. What reads columns by name (report's axes) goes through this.
+/// The next lecture's columns, written after [`LAB_COLUMNS`]: its axes (issue 10).
+pub const NEXT_COLUMNS: &[&str] = &["cost", "output", "activation", "init", "batch_size"];
+
+/// Every column a results file of this version has, in order: [`COLUMNS`], [`LAB_COLUMNS`],
+/// then [`NEXT_COLUMNS`]. What reads columns by name (report's axes) goes through this.
 pub fn all_columns() -> impl Iterator<Item = &'static str> + Clone {
-    COLUMNS.iter().chain(LAB_COLUMNS).copied()
+    COLUMNS
+        .iter()
+        .chain(LAB_COLUMNS)
+        .chain(NEXT_COLUMNS)
+        .copied()
+}
+
+/// The headers of the older versions' results files, which are read (with the lecture's
+/// values in the columns they lack) but not appended to.
+fn older_headers() -> [Vec<&'static str>; 2] {
+    [
+        COLUMNS.to_vec(),
+        COLUMNS.iter().chain(LAB_COLUMNS).copied().collect(),
+    ]
 }
 
 /// Why a results file could not be read.
@@ -474,9 +525,12 @@ pub fn read_records(path: &Path) -> Result<Vec<RunRecord>, ReadError> {
             line: 1,
             message: e.to_string(),
         })?;
-        // 0.1's columns, and the overfitting lab's after them in files written since.
-        let current = COLUMNS.iter().chain(LAB_COLUMNS).copied();
-        if !headers.iter().eq(COLUMNS.iter().copied()) && !headers.iter().eq(current) {
+        // 0.1's columns, the overfitting lab's after them, and the next lecture's after those.
+        let known = older_headers()
+            .iter()
+            .any(|h| headers.iter().eq(h.iter().copied()))
+            || headers.iter().eq(all_columns());
+        if !known {
             return Err(ReadError::Header {
                 path: path.to_path_buf(),
                 found: headers.iter().collect::<Vec<_>>().join(","),
@@ -613,13 +667,22 @@ mod tests {
             val_acc: None,
             final_val_acc: None,
             stopped_step: None,
+            cost: "quadratic".into(),
+            output: "sigmoid".into(),
+            activation: "sigmoid".into(),
+            init: "normal".into(),
+            batch_size: None,
         }
     }
 
     #[test]
     fn columns_match_the_record_fields() {
         let line = header_line();
-        let all: Vec<&str> = COLUMNS.iter().chain(LAB_COLUMNS).copied().collect();
+        let all: Vec<&str> = all_columns().collect();
+        assert_eq!(
+            all.len(),
+            COLUMNS.len() + LAB_COLUMNS.len() + NEXT_COLUMNS.len()
+        );
         assert_eq!(line.trim_end(), all.join(","));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
@@ -750,7 +813,7 @@ mod tests {
         let e = ResultsWriter::append(&path).err().expect("refused");
         assert!(matches!(e, OpenError::OlderVersion { .. }), "{e}");
         assert!(
-            e.to_string().contains("nnsweep 0.1") && e.to_string().contains("--fresh"),
+            e.to_string().contains("older nnsweep") && e.to_string().contains("--fresh"),
             "{e}"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
@@ -759,6 +822,34 @@ mod tests {
             1,
             "still read by report"
         );
+    }
+
+    #[test]
+    fn a_results_file_of_the_lab_layout_is_read_with_the_lectures_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.csv");
+        let header: Vec<&str> = COLUMNS.iter().chain(LAB_COLUMNS).copied().collect();
+        let text = format!(
+            "{}\nr1,circles,400,100,10,52,0.005,0,0,10,3,0.9,0.8,0.1,0.9,0.8,1,false,1,h,,0,none,train,,,,10\n",
+            header.join(",")
+        );
+        std::fs::write(&path, &text).unwrap();
+        let records = read_records(&path).unwrap();
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(
+            (
+                r.cost.as_str(),
+                r.output.as_str(),
+                r.activation.as_str(),
+                r.init.as_str()
+            ),
+            ("quadratic", "sigmoid", "sigmoid", "normal")
+        );
+        assert_eq!(r.batch_size, None);
+        let e = ResultsWriter::append(&path).err().expect("refused");
+        assert!(matches!(e, OpenError::OlderVersion { .. }), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     }
 
     #[test]

@@ -209,6 +209,11 @@ pub fn record(
         val_acc: outcome.best_val_acc,
         final_val_acc: outcome.final_val_acc,
         stopped_step: Some(outcome.stopped_step),
+        cost: spec.recipe.cost().name().into(),
+        output: spec.recipe.output().name().into(),
+        activation: spec.recipe.activation().name().into(),
+        init: spec.recipe.init().name().into(),
+        batch_size: spec.recipe.batch_size(),
     }
 }
 

@@ -17,13 +17,22 @@ pub use nnsweep::exit;
 
 const AFTER_HELP: &str = "\
 Training keys ([train]; each also a [grid] / [[variant]] axis, a list of values):
-  steps, eta ([grid] only), l2, dropout, augment, select, patience, train_size ([grid] only)
+  steps, eta ([grid] only), l2, dropout, augment, select, patience, train_size ([grid] only),
+  cost, output, activation, init, batch_size
   l2 = L     w <- w - eta*(L*w + dC/dw), C summed over samples; biases not penalised. This L is
              neuralnetworksanddeeplearning.com's lambda (its cost divides both terms by n)
   dropout = P        each hidden unit dropped with probability P at each training step (0: none)
   augment = \"shift\"  each training image plus its 4 one-pixel shifts (square images only)
   select = \"validation\"  keep the model best on validation data (default \"train\")
   patience = S       stop a run S steps after the selecting accuracy last improved
+  cost = \"quadratic\"|\"cross_entropy\"   summed over samples (default: the lecture's quadratic)
+  output = \"sigmoid\"|\"softmax\"          the output layer's function (default sigmoid)
+  activation = \"sigmoid\"|\"tanh\"|\"relu\"  the hidden layers' function (default sigmoid)
+  init = \"normal\"|\"scaled\"|\"he\"       initial weights N(0,1), N(0,1/fan_in), N(0,2/fan_in)
+  batch_size = B     mini-batches of B samples, reshuffled each epoch (default: all samples);
+                     steps counts updates; a mean-cost learning rate is eta*B (eta*n full batch)
+  eval_every = K     [train] only: evaluate (accuracy, best model, patience, curves) every K
+                     updates (default 1 for full batches, one epoch for mini-batches)
 [[variant]] tables: [grid] with some axes replaced; a sweep runs the union, each run once.
 
 Exit codes:

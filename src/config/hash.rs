@@ -26,7 +26,7 @@ use crate::data::augment::Augment;
 use crate::data::mnist::Subset;
 use crate::data::synthetic::{DataRng, Shape};
 use crate::data::DataSource;
-use crate::nn::{Engine, Precision, Select, WeightRng};
+use crate::nn::{Activation, Cost, Engine, Init, Output, Precision, Select, WeightRng};
 
 /// The hash of the settings that decide a run's numbers apart from its grid parameters.
 pub(super) fn settings_hash(data: &DataSource, train: &TrainSettings) -> String {
@@ -92,6 +92,30 @@ pub(super) fn canonical_text(data: &DataSource, train: &TrainSettings) -> String
         "patience",
         train.patience.map_or(0, |p| p),
         train.patience.is_none(),
+    );
+    // The next lecture's (issue 10). `cost=quadratic` and `activation=sigmoid` above are 0.1's
+    // frozen lines; another choice is appended as its own line, like every key since 0.1.
+    text.extra("cost", train.cost.name(), train.cost == Cost::default());
+    text.extra(
+        "output",
+        train.output.name(),
+        train.output == Output::default(),
+    );
+    text.extra(
+        "activation",
+        train.activation.name(),
+        train.activation == Activation::default(),
+    );
+    text.extra("init", train.init.name(), train.init == Init::default());
+    text.extra(
+        "batch_size",
+        train.batch_size.unwrap_or(0),
+        train.batch_size.is_none(),
+    );
+    text.extra(
+        "eval_every",
+        train.eval_every.unwrap_or(0),
+        train.eval_every.is_none(),
     );
     text.0
 }

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::data::augment::Augment;
 use crate::data::{DataSource, Dataset};
-use crate::nn::{Engine, Precision, Select, WeightRng};
+use crate::nn::{Activation, Cost, Engine, Init, Output, Precision, Select, WeightRng};
 
 use hash::{hex16, settings_hash};
 use schema::{RawAugment, RawConfig, RawEngine, RawPrecision, RawSelect, RawVariant, RawWeightRng};
@@ -99,6 +99,16 @@ pub struct TrainSettings {
     pub select: Select,
     /// Stop a run after this many steps without improvement, unless swept (None: never).
     pub patience: Option<usize>,
+    /// The next lecture's choices, unless swept: cost, output function, hidden activation,
+    /// initial weights' scale, and samples per update (None: the whole training set).
+    pub cost: Cost,
+    pub output: Output,
+    pub activation: Activation,
+    pub init: Init,
+    pub batch_size: Option<usize>,
+    /// Updates between evaluations (None: every update for full batches, every epoch for
+    /// mini-batches). Not an axis: it says when to look, not what to train.
+    pub eval_every: Option<usize>,
 }
 
 /// The axes of the sweep. Every combination of their values is one run.
@@ -119,6 +129,12 @@ pub struct Grid {
     pub augment: Option<Vec<Augment>>,
     pub select: Option<Vec<Select>>,
     pub patience: Option<Vec<usize>>,
+    /// The next lecture's axes; `None`: `[train]`'s.
+    pub cost: Option<Vec<Cost>>,
+    pub output: Option<Vec<Output>>,
+    pub activation: Option<Vec<Activation>>,
+    pub init: Option<Vec<Init>>,
+    pub batch_size: Option<Vec<usize>>,
 }
 
 /// What to write besides the results rows.
@@ -191,6 +207,26 @@ fn variant(
             optional_unique(&v.patience, "variant.patience", invalid, |n| n.0)?,
             &base.patience,
         ),
+        cost: or(
+            optional_unique(&v.cost, "variant.cost", invalid, |c| c.get())?,
+            &base.cost,
+        ),
+        output: or(
+            optional_unique(&v.output, "variant.output", invalid, |o| o.get())?,
+            &base.output,
+        ),
+        activation: or(
+            optional_unique(&v.activation, "variant.activation", invalid, |a| a.get())?,
+            &base.activation,
+        ),
+        init: or(
+            optional_unique(&v.init, "variant.init", invalid, |i| i.get())?,
+            &base.init,
+        ),
+        batch_size: or(
+            optional_unique(&v.batch_size, "variant.batch_size", invalid, |n| n.0)?,
+            &base.batch_size,
+        ),
     })
 }
 
@@ -257,6 +293,14 @@ impl Config {
             augment: train_raw.augment.map_or(Augment::None, augment),
             select: train_raw.select.map_or(Select::Train, select),
             patience: train_raw.patience.map(|p| p.0),
+            cost: train_raw.cost.map_or(Cost::default(), |c| c.get()),
+            output: train_raw.output.map_or(Output::default(), |o| o.get()),
+            activation: train_raw
+                .activation
+                .map_or(Activation::default(), |a| a.get()),
+            init: train_raw.init.map_or(Init::default(), |i| i.get()),
+            batch_size: train_raw.batch_size.map(|n| n.0),
+            eval_every: train_raw.eval_every.map(|n| n.0),
         };
         let grid = Grid {
             hidden: unique(&grid_raw.hidden, "grid.hidden", &invalid, |h| h.sizes())?,
@@ -271,6 +315,15 @@ impl Config {
             augment: optional_unique(&grid_raw.augment, "grid.augment", &invalid, |a| augment(*a))?,
             select: optional_unique(&grid_raw.select, "grid.select", &invalid, |a| select(*a))?,
             patience: optional_unique(&grid_raw.patience, "grid.patience", &invalid, |n| n.0)?,
+            cost: optional_unique(&grid_raw.cost, "grid.cost", &invalid, |c| c.get())?,
+            output: optional_unique(&grid_raw.output, "grid.output", &invalid, |o| o.get())?,
+            activation: optional_unique(&grid_raw.activation, "grid.activation", &invalid, |a| {
+                a.get()
+            })?,
+            init: optional_unique(&grid_raw.init, "grid.init", &invalid, |i| i.get())?,
+            batch_size: optional_unique(&grid_raw.batch_size, "grid.batch_size", &invalid, |n| {
+                n.0
+            })?,
         };
         // Every seed of the grid must start the chosen weight stream (NumPy's are 32-bit).
         if let Some(e) = grid

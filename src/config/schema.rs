@@ -5,7 +5,9 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::nn::{Activation, Cost, Init, Output};
 use toml::Spanned;
 
 use super::values::{
@@ -129,10 +131,12 @@ pub(super) struct RawTrain {
     pub(super) augment: Option<RawAugment>,
     pub(super) select: Option<RawSelect>,
     pub(super) patience: Option<Count>,
-    #[allow(dead_code)] // Read so that only the lecture's cost is accepted, with a clear error.
-    pub(super) cost: Option<Cost>,
-    #[allow(dead_code)]
-    pub(super) activation: Option<Activation>,
+    pub(super) cost: Option<RawCost>,
+    pub(super) output: Option<RawOutputFn>,
+    pub(super) activation: Option<RawActivation>,
+    pub(super) init: Option<RawInit>,
+    pub(super) batch_size: Option<Count>,
+    pub(super) eval_every: Option<Count>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +152,11 @@ pub(super) struct RawGrid {
     pub(super) augment: Option<Spanned<NonEmpty<RawAugment>>>,
     pub(super) select: Option<Spanned<NonEmpty<RawSelect>>>,
     pub(super) patience: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) cost: Option<Spanned<NonEmpty<RawCost>>>,
+    pub(super) output: Option<Spanned<NonEmpty<RawOutputFn>>>,
+    pub(super) activation: Option<Spanned<NonEmpty<RawActivation>>>,
+    pub(super) init: Option<Spanned<NonEmpty<RawInit>>>,
+    pub(super) batch_size: Option<Spanned<NonEmpty<Count>>>,
 }
 
 /// One `[[variant]]`: the axes it replaces in `[grid]` (any of them; the others are kept).
@@ -164,6 +173,11 @@ pub(super) struct RawVariant {
     pub(super) augment: Option<Spanned<NonEmpty<RawAugment>>>,
     pub(super) select: Option<Spanned<NonEmpty<RawSelect>>>,
     pub(super) patience: Option<Spanned<NonEmpty<Count>>>,
+    pub(super) cost: Option<Spanned<NonEmpty<RawCost>>>,
+    pub(super) output: Option<Spanned<NonEmpty<RawOutputFn>>>,
+    pub(super) activation: Option<Spanned<NonEmpty<RawActivation>>>,
+    pub(super) init: Option<Spanned<NonEmpty<RawInit>>>,
+    pub(super) batch_size: Option<Spanned<NonEmpty<Count>>>,
 }
 
 /// `augment`: "none" (the lecture's) or "shift" (each image and its four one-pixel shifts).
@@ -189,11 +203,58 @@ pub(super) struct RawOutput {
     pub(super) save_models: bool,
 }
 
-/// Only the lecture's quadratic cost is implemented; the key exists so configs can say so.
-#[derive(Deserialize, Serialize, Debug, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-pub(super) enum Cost {
+/// `cost`: "quadratic" (the lecture's) or "cross_entropy".
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawCost {
     Quadratic,
+    CrossEntropy,
+}
+
+impl RawCost {
+    pub(super) fn get(self) -> Cost {
+        match self {
+            RawCost::Quadratic => Cost::Quadratic,
+            RawCost::CrossEntropy => Cost::CrossEntropy,
+        }
+    }
+}
+
+/// `output`: the output layer's function, "sigmoid" (the lecture's) or "softmax".
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawOutputFn {
+    Sigmoid,
+    Softmax,
+}
+
+impl RawOutputFn {
+    pub(super) fn get(self) -> Output {
+        match self {
+            RawOutputFn::Sigmoid => Output::Sigmoid,
+            RawOutputFn::Softmax => Output::Softmax,
+        }
+    }
+}
+
+/// `init`: the initial weights' scale, "normal" (N(0, 1), the lecture's), "scaled"
+/// (N(0, 1/fan_in)) or "he" (N(0, 2/fan_in)).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawInit {
+    Normal,
+    Scaled,
+    He,
+}
+
+impl RawInit {
+    pub(super) fn get(self) -> Init {
+        match self {
+            RawInit::Normal => Init::Normal,
+            RawInit::Scaled => Init::Scaled,
+            RawInit::He => Init::He,
+        }
+    }
 }
 
 /// `[train] engine`: "auto" picks by FLOP count (Gram when there are fewer samples than inputs).
@@ -221,9 +282,21 @@ pub(super) enum RawWeightRng {
     Numpy,
 }
 
-/// Only the lecture's sigmoid is implemented; the key exists so configs can say so.
-#[derive(Deserialize, Serialize, Debug, Clone, Copy)]
+/// `activation`: the hidden layers' function, "sigmoid" (the lecture's), "tanh" or "relu".
+#[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum Activation {
+pub(super) enum RawActivation {
     Sigmoid,
+    Tanh,
+    Relu,
+}
+
+impl RawActivation {
+    pub(super) fn get(self) -> Activation {
+        match self {
+            RawActivation::Sigmoid => Activation::Sigmoid,
+            RawActivation::Tanh => Activation::Tanh,
+            RawActivation::Relu => Activation::Relu,
+        }
+    }
 }

@@ -140,10 +140,73 @@ fn engine_and_precision_are_read_checked_and_hashed() {
 }
 
 #[test]
-fn only_the_lectures_cost_and_activation_are_accepted() {
-    let e = error(&GOOD.replace("steps = 100", "steps = 100\ncost = \"cross_entropy\""));
-    assert!(e.contains("quadratic"), "{e}");
-    assert!(parse(&GOOD.replace("steps = 100", "steps = 100\nactivation = \"sigmoid\"")).is_ok());
+fn the_next_lectures_keys_are_read_hashed_when_not_default_and_unknown_values_refused() {
+    use crate::nn::{Activation, Cost, Init, Output};
+    let c = parse(&GOOD.replace(
+        "steps = 100",
+        "steps = 100\ncost = \"cross_entropy\"\noutput = \"softmax\"\nactivation = \"relu\"\n\
+         init = \"he\"\nbatch_size = 10\neval_every = 40",
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            c.train.cost,
+            c.train.output,
+            c.train.activation,
+            c.train.init
+        ),
+        (
+            Cost::CrossEntropy,
+            Output::Softmax,
+            Activation::Relu,
+            Init::He
+        )
+    );
+    assert_eq!(
+        (c.train.batch_size, c.train.eval_every),
+        (Some(10), Some(40))
+    );
+    let text = hash::canonical_text(&c.data, &c.train);
+    assert!(
+        text.ends_with(
+            "\ncost=cross_entropy\noutput=softmax\nactivation=relu\ninit=he\nbatch_size=10\neval_every=40"
+        ),
+        "{text}"
+    );
+    // The defaults written out are the lecture's: same hash as not writing them.
+    let explicit = parse(&GOOD.replace(
+        "steps = 100",
+        "steps = 100\ncost = \"quadratic\"\noutput = \"sigmoid\"\nactivation = \"sigmoid\"\ninit = \"normal\"",
+    ))
+    .unwrap();
+    assert_eq!(explicit.settings_hash, parse(GOOD).unwrap().settings_hash);
+    // Axes of [grid] and [[variant]].
+    let g = parse(&GOOD.replace(
+        "seed = [0, 1]",
+        "seed = [0, 1]\ncost = [\"quadratic\", \"cross_entropy\"]\nactivation = [\"tanh\"]\n\
+         batch_size = [10, 50]\n[[variant]]\noutput = [\"softmax\"]\ninit = [\"scaled\"]",
+    ))
+    .unwrap();
+    assert_eq!(g.grid.cost, Some(vec![Cost::Quadratic, Cost::CrossEntropy]));
+    assert_eq!(g.grid.batch_size, Some(vec![10, 50]));
+    assert_eq!(g.variants[0].output, Some(vec![Output::Softmax]));
+    assert_eq!(g.variants[0].activation, Some(vec![Activation::Tanh]));
+    for (line, key) in [
+        ("cost = \"hinge\"", "cost"),
+        ("output = \"linear\"", "output"),
+        ("activation = \"gelu\"", "activation"),
+        ("init = \"xavier\"", "init"),
+        ("batch_size = 0", "batch_size"),
+        ("eval_every = -1", "eval_every"),
+    ] {
+        let e = error(&GOOD.replace("steps = 100", &format!("steps = 100\n{line}")));
+        assert!(e.contains(key), "{line}: {e}");
+    }
+    let e = error(&GOOD.replace(
+        "seed = [0, 1]",
+        "seed = [0, 1]\ncost = [\"quadratic\", \"quadratic\"]",
+    ));
+    assert!(e.contains("grid.cost") && e.contains("twice"), "{e}");
 }
 
 const MNIST: &str = r#"

@@ -95,6 +95,24 @@ impl DupKey for crate::nn::Select {
     }
 }
 
+macro_rules! dup_by_name {
+    ($($t:ty),*) => {$(
+        impl DupKey for $t {
+            type Key = &'static str;
+            fn dup_key(&self) -> &'static str {
+                self.name()
+            }
+        }
+    )*};
+}
+
+dup_by_name!(
+    crate::nn::Cost,
+    crate::nn::Output,
+    crate::nn::Activation,
+    crate::nn::Init
+);
+
 impl DupKey for Vec<usize> {
     type Key = Vec<usize>;
     fn dup_key(&self) -> Vec<usize> {

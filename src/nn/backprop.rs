@@ -1,15 +1,21 @@
 //! Forward and backward passes of the lecture's networks (sigmoid layers, quadratic cost summed
-//! over samples), in buffers allocated once per run: the step loop allocates nothing.
-//! Activations are stored, not pre-activations: σ'(z) = a(1 − a) needs only `a`.
+//! over samples) and of the next lecture's (cross-entropy, softmax outputs, tanh and ReLU hidden
+//! units), in buffers allocated once per run: the step loop allocates nothing.
+//! Activations are stored, not pre-activations: every hidden f'(z) is a function of `a` (σ' =
+//! a(1 − a), tanh' = 1 − a², ReLU' = [a > 0]). The output layer's pre-activations are kept only
+//! for the cross-entropy, whose cost is computed from them so that it stays finite when an
+//! output saturates.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 
 use super::engine::{Engine, FirstInput, Parallelism};
+use super::functions::{Cost, Functions, Output};
 use super::inputs::Precise;
-use super::kernels::{activate, times_sigmoid_prime};
+use super::kernels::times_prime;
 use super::model::Model;
 use super::network::Network;
+use super::passes::{self, dispatch, Func};
 use super::{direct, gram};
 
 /// Buffers for one network on one set of samples: the activations and deltas of every layer.
@@ -32,6 +38,14 @@ pub(super) struct Workspace<T> {
     parallelism: Parallelism,
     /// Inverted dropout on the hidden layers of training passes, when the recipe asks for it.
     dropout: Option<Dropout<T>>,
+    /// The hidden and output functions, and the cost.
+    functions: Functions,
+    cost: Cost,
+    /// The output layer's pre-activations (cross-entropy only).
+    zout: Option<Array2<T>>,
+    /// Per-sample scratch for softmax and its costs (length n each), and a zero bias.
+    scratch: [Vec<T>; 2],
+    zero_bias: Vec<T>,
 }
 
 /// Dropout's masks and the masked activations of each hidden layer (`sizes[l+1] × n`): a mask
@@ -73,6 +87,77 @@ impl<T: Precise> Workspace<T> {
             arg: vec![T::zero(); n],
             parallelism,
             dropout: None,
+            functions: Functions::default(),
+            cost: Cost::Quadratic,
+            zout: None,
+            scratch: [vec![T::zero(); n], vec![T::zero(); n]],
+            zero_bias: vec![T::zero(); k],
+        }
+    }
+
+    /// Sets the hidden and output functions and the cost (the lecture's by default).
+    pub fn with_functions(mut self, functions: Functions, cost: Cost) -> Self {
+        self.functions = functions;
+        self.cost = cost;
+        self.zout = (cost == Cost::CrossEntropy)
+            .then(|| Array2::zeros(self.acts.last().expect("an output layer").dim()));
+        self
+    }
+
+    /// Replaces the samples' labels (a mini-batch's), same count: targets rewritten in place.
+    #[allow(dead_code)] // Mini-batches (the next step) use it.
+    pub fn set_labels(&mut self, labels: impl ExactSizeIterator<Item = u8>) {
+        assert_eq!(labels.len(), self.classes.len());
+        let n = self.classes.len();
+        let targets = flat_mut(&mut self.targets);
+        targets.fill(T::zero());
+        for (j, (label, class)) in labels.zip(self.classes.iter_mut()).enumerate() {
+            *class = T::from_f64(f64::from(label));
+            targets[usize::from(label) * n + j] = T::one();
+        }
+    }
+
+    /// The lecture's output stage (quadratic cost, sigmoid outputs), fused into the product's
+    /// pass; the others take the pre-activations first.
+    fn lecture_output(&self) -> bool {
+        self.cost == Cost::Quadratic && self.functions.output == Output::Sigmoid
+    }
+
+    /// The function fused into layer `l`'s pass.
+    fn layer_func(&self, l: usize) -> Func {
+        if l + 1 < self.acts.len() {
+            Func::Hidden(self.functions.activation)
+        } else if self.lecture_output() {
+            Func::Hidden(super::functions::Activation::Sigmoid)
+        } else {
+            Func::Identity
+        }
+    }
+
+    /// The output function on the output layer's pre-activations (kept for the cross-entropy),
+    /// unless it was fused into the layer's pass.
+    fn finish_output(&mut self) {
+        if self.lecture_output() {
+            return;
+        }
+        let out = self.acts.last_mut().expect("an output layer");
+        if let Some(z) = self.zout.as_mut() {
+            z.assign(out);
+        }
+        let z = out
+            .as_slice_mut()
+            .expect("workspace buffers are contiguous");
+        match self.functions.output {
+            Output::Sigmoid => dispatch(passes::Activate {
+                f: Func::Hidden(super::functions::Activation::Sigmoid),
+                z,
+                bias: &self.zero_bias,
+                extra: None,
+            }),
+            Output::Softmax => {
+                let [max, sum] = &mut self.scratch;
+                dispatch(passes::Softmax { z, max, sum })
+            }
         }
     }
 
@@ -128,10 +213,12 @@ impl<T: Precise> Workspace<T> {
 
     fn forward_with(&mut self, net: &Model<T>, input: FirstInput<'_, T>, masked: bool) {
         let bias0 = net.biases[0].as_slice().expect("contiguous");
+        let f0 = self.layer_func(0);
         let z0 = &mut self.acts[0];
         match input {
-            FirstInput::Direct(x) => direct::forward(&net.first, x, bias0, z0),
+            FirstInput::Direct(x) => direct::forward(f0, &net.first, x, bias0, z0),
             FirstInput::Gram { g, packed, p0 } => gram::forward(
+                f0,
                 &net.first,
                 net.c,
                 g,
@@ -142,6 +229,8 @@ impl<T: Precise> Workspace<T> {
                 self.parallelism,
             ),
         }
+        let last_func = self.layer_func(self.acts.len() - 1);
+        let hidden_func = Func::Hidden(self.functions.activation);
         let mut dropout = self.dropout.as_mut().filter(|_| masked);
         for l in 1..self.acts.len() {
             let (before, rest) = self.acts.split_at_mut(l);
@@ -156,21 +245,29 @@ impl<T: Precise> Workspace<T> {
                 None => &before[l - 1],
             };
             general_mat_mul(T::one(), &net.rest[l - 1], input, T::zero(), &mut rest[0]);
-            activate(
-                flat_mut(&mut rest[0]),
-                net.biases[l].as_slice().expect("contiguous"),
-                None,
-            );
+            dispatch(passes::Activate {
+                f: if rest.len() == 1 {
+                    last_func
+                } else {
+                    hidden_func
+                },
+                z: flat_mut(&mut rest[0]),
+                bias: net.biases[l].as_slice().expect("contiguous"),
+                extra: None,
+            });
         }
+        self.finish_output();
         if let Some(d) = self.dropout.as_mut() {
             d.applied = masked;
         }
     }
 
-    /// Accuracy (argmax, first index on ties) and quadratic cost ½ Σ (a − y)², summed over
-    /// samples, of the last forward pass. Row by row (the outputs are stored class-major),
-    /// keeping each column's best so far, so that the passes vectorise.
+    /// Accuracy (argmax, first index on ties) and cost, summed over samples, of the last
+    /// forward pass: quadratic ½ Σ (a − y)², or the cross-entropy from the kept
+    /// pre-activations. Row by row (the outputs are stored class-major), keeping each column's
+    /// best so far, so that the passes vectorise.
     pub fn evaluate(&mut self) -> (f64, f64) {
+        let quadratic = self.cost == Cost::Quadratic;
         let out = flat(self.acts.last().expect("at least one layer"));
         let n = self.classes.len();
         let (best, arg) = (&mut self.best, &mut self.arg);
@@ -189,6 +286,9 @@ impl<T: Precise> Workspace<T> {
                     *b = if better { a } else { *b };
                     *k = if better { class } else { *k };
                 }
+            }
+            if !quadratic {
+                continue;
             }
             let mut acc = [T::zero(); 8];
             let body = n / 8 * 8;
@@ -209,18 +309,49 @@ impl<T: Precise> Workspace<T> {
             .zip(&self.classes)
             .filter(|(k, c)| k == c)
             .count();
-        (correct as f64 / n as f64, 0.5 * cost)
+        let cost = match (&self.zout, self.functions.output) {
+            (None, _) => 0.5 * cost,
+            (Some(z), Output::Sigmoid) => dispatch(passes::SigmoidCrossEntropy {
+                z: flat(z),
+                y: flat(&self.targets),
+            }),
+            (Some(z), Output::Softmax) => {
+                let [max, sum] = &mut self.scratch;
+                dispatch(passes::SoftmaxCrossEntropy {
+                    z: flat(z),
+                    y: flat(&self.targets),
+                    max,
+                    sum,
+                })
+            }
+        };
+        (correct as f64 / n as f64, cost)
     }
 
-    /// δ_M = (a_M − y) ∘ σ'(z_M); δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ σ'(z_l), with σ' = a(1 − a);
-    /// after a masked pass, δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ mask_l ∘ σ'(z_l) (the mask is the
-    /// derivative of the masked activation with respect to the unmasked one).
+    /// δ_M = ∂C/∂z_M: (a_M − y) ∘ σ'(z_M) for the lecture's quadratic cost and sigmoid outputs,
+    /// a_M − y for the cross-entropy with either output (its point: no σ' to slow learning),
+    /// and (a − y) through softmax's Jacobian for the quadratic cost with softmax outputs.
+    /// δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘ f'(z_l); after a masked pass, δ_l = (w_{l+1}ᵀ δ_{l+1}) ∘
+    /// mask_l ∘ f'(z_l) (the mask is the derivative of the masked activation with respect to
+    /// the unmasked one).
     pub fn backpropagate(&mut self, net: &Model<T>) {
         let last = self.acts.len() - 1;
-        Zip::from(&mut self.deltas[last])
-            .and(&self.acts[last])
-            .and(&self.targets)
-            .for_each(|d, &a, &y| *d = (a - y) * a * (T::one() - a));
+        match (self.cost, self.functions.output) {
+            (Cost::Quadratic, Output::Sigmoid) => Zip::from(&mut self.deltas[last])
+                .and(&self.acts[last])
+                .and(&self.targets)
+                .for_each(|d, &a, &y| *d = (a - y) * a * (T::one() - a)),
+            (Cost::CrossEntropy, _) => Zip::from(&mut self.deltas[last])
+                .and(&self.acts[last])
+                .and(&self.targets)
+                .for_each(|d, &a, &y| *d = a - y),
+            (Cost::Quadratic, Output::Softmax) => passes::softmax_quadratic_delta(
+                flat_mut(&mut self.deltas[last]),
+                flat(&self.acts[last]),
+                flat(&self.targets),
+                &mut self.scratch[0],
+            ),
+        }
         for (sum, row) in self.sums[last].iter_mut().zip(self.deltas[last].rows()) {
             *sum = row.sum();
         }
@@ -238,10 +369,11 @@ impl<T: Precise> Workspace<T> {
                     .and(&d.masks[l])
                     .for_each(|g, &m| *g = *g * m);
             }
-            // The Gram engine's first layer takes σ' in `update`, fused with A's update.
+            // The Gram engine's first layer takes f' in `update`, fused with A's update.
             if l > 0 || net.engine != Engine::Gram {
                 let sums = self.sums[l].as_slice_mut().expect("contiguous");
-                times_sigmoid_prime(flat_mut(&mut lower[l]), flat(&self.acts[l]), sums);
+                let f = self.functions.activation;
+                times_prime(f, flat_mut(&mut lower[l]), flat(&self.acts[l]), sums);
             }
         }
     }
@@ -254,6 +386,7 @@ impl<T: Precise> Workspace<T> {
         match input {
             FirstInput::Direct(x) => direct::update(&mut net.first, &self.deltas[0], x, eta, decay),
             FirstInput::Gram { .. } => gram::update(
+                self.functions.activation,
                 &mut net.first,
                 &mut net.c,
                 &mut self.deltas[0],
@@ -282,15 +415,18 @@ impl<T: Precise> Workspace<T> {
     }
 }
 
-/// The quadratic cost and its gradient with respect to every weight and bias, for checking
-/// backpropagation against finite differences (and for anyone who wants the gradient itself).
+/// The cost (of the network's functions) and its gradient with respect to every weight and
+/// bias, for checking backpropagation against finite differences (and for anyone who wants the
+/// gradient itself).
 pub fn cost_and_gradient(
     net: &Network,
     x: ArrayView2<'_, f64>,
     labels: &[u8],
+    cost: Cost,
 ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
     let sizes = net.sizes();
-    let mut work = Workspace::new(&sizes, labels, Parallelism::Sequential);
+    let mut work =
+        Workspace::new(&sizes, labels, Parallelism::Sequential).with_functions(net.functions, cost);
     let model = Model::direct(net);
     work.forward(&model, FirstInput::Direct(x));
     let (_, cost) = work.evaluate();
@@ -308,6 +444,7 @@ pub fn cost_and_gradient(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::Functions;
     use ndarray::Array2;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -327,10 +464,12 @@ mod tests {
         x: &Array2<f64>,
         labels: &[u8],
         masks: &[Array2<f64>],
+        cost: Cost,
     ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
         let sizes = net.sizes();
-        let mut work =
-            Workspace::<f64>::new(&sizes, labels, Parallelism::Sequential).with_dropout();
+        let mut work = Workspace::<f64>::new(&sizes, labels, Parallelism::Sequential)
+            .with_functions(net.functions, cost)
+            .with_dropout();
         work.set_masks(masks);
         let model = Model::direct(net);
         work.forward_masked(&model, FirstInput::Direct(x.view()));
@@ -357,10 +496,11 @@ mod tests {
         x: &Array2<f64>,
         labels: &[u8],
         masks: Option<&[Array2<f64>]>,
+        cost: Cost,
     ) -> (f64, Vec<Array2<f64>>, Vec<Array1<f64>>) {
         match masks {
-            Some(m) => masked_cost_and_gradient(net, x, labels, m),
-            None => cost_and_gradient(net, x.view(), labels),
+            Some(m) => masked_cost_and_gradient(net, x, labels, m, cost),
+            None => cost_and_gradient(net, x.view(), labels, cost),
         }
     }
 
@@ -370,13 +510,25 @@ mod tests {
     }
 
     fn check_gradient_with(sizes: &[usize], masks: Option<&[Array2<f64>]>) {
+        check_gradient_of(sizes, masks, Functions::default(), Cost::Quadratic);
+    }
+
+    fn check_gradient_of(
+        sizes: &[usize],
+        masks: Option<&[Array2<f64>]>,
+        functions: Functions,
+        cost_kind: Cost,
+    ) {
         let (x, labels) = random_data(sizes[0], 7, *sizes.last().unwrap() as u8, 3);
         let mut net = Network::init(sizes, 5);
+        net.functions = functions;
         for b in &mut net.biases {
             b.mapv_inplace(|_| 0.1);
         }
-        let cost = |net: &Network, x: &Array2<f64>, labels: &[u8]| both(net, x, labels, masks).0;
-        let (_, grad_w, grad_b) = both(&net, &x, &labels, masks);
+        let cost = |net: &Network, x: &Array2<f64>, labels: &[u8]| {
+            both(net, x, labels, masks, cost_kind).0
+        };
+        let (_, grad_w, grad_b) = both(&net, &x, &labels, masks, cost_kind);
         let h = 1e-6;
         // Relative error of the whole gradient, ‖numeric − analytic‖ / (‖numeric‖ + ‖analytic‖):
         // per-entry ratios blow up on entries that are almost zero, where both are noise.
@@ -406,7 +558,31 @@ mod tests {
             }
         }
         let worst = diff2.sqrt() / (numeric2.sqrt() + analytic2.sqrt());
-        assert!(worst < 1e-6, "worst relative error {worst}");
+        assert!(
+            worst < 1e-6,
+            "{functions:?} {cost_kind:?} {sizes:?}: worst relative error {worst}"
+        );
+        assert!(analytic2 > 1e-12, "a gradient to compare: {analytic2}");
+    }
+
+    /// Every cost × output × hidden activation, with one and two hidden layers (and with
+    /// dropout masks fixed, for one of them).
+    #[test]
+    fn backprop_matches_finite_differences_for_every_cost_output_and_activation() {
+        use crate::nn::{Activation, Output};
+        let mut checked = 0;
+        for cost in Cost::ALL {
+            for output in Output::ALL {
+                for activation in Activation::ALL {
+                    let functions = Functions { activation, output };
+                    for sizes in [&[4, 5, 3][..], &[3, 6, 4, 2][..]] {
+                        check_gradient_of(sizes, None, functions, cost);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 2 * 3 * 2);
     }
 
     #[test]
@@ -440,11 +616,16 @@ mod tests {
         let dropped = masks.iter().flatten().filter(|&&m| m == 0.0).count();
         assert!(dropped > 5 && dropped < 60, "{dropped} units dropped");
         check_gradient_with(&sizes, Some(&masks));
+        let next = Functions {
+            activation: crate::nn::Activation::Relu,
+            output: crate::nn::Output::Softmax,
+        };
+        check_gradient_of(&sizes, Some(&masks), next, Cost::CrossEntropy);
         // The masks matter: the same network without them has another gradient.
         let (x, labels) = random_data(3, 7, 2, 3);
         let net = Network::init(&sizes, 5);
-        let with = both(&net, &x, &labels, Some(&masks)).1;
-        let without = both(&net, &x, &labels, None).1;
+        let with = both(&net, &x, &labels, Some(&masks), Cost::Quadratic).1;
+        let without = both(&net, &x, &labels, None, Cost::Quadratic).1;
         assert!((&with[0] - &without[0]).mapv(f64::abs).sum() > 1e-3);
     }
 }

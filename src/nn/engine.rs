@@ -46,6 +46,58 @@ impl Engine {
             engine => engine,
         }
     }
+
+    /// The engine `Auto` stands for with mini-batches of `batch` of the `n` training samples,
+    /// the training set evaluated every `eval_every` of the `steps` updates. A mini-batch
+    /// update costs the Gram engine one m×n×batch product (the batch's columns of G), the
+    /// direct engine two m×d×batch ones; an evaluation m×n×n against m×d×n.
+    pub fn resolve_mini_batch(
+        self,
+        sizes: &[usize],
+        n: usize,
+        batch: usize,
+        steps: usize,
+        eval_every: usize,
+    ) -> Engine {
+        match self {
+            Engine::Auto => {
+                let flops = |e| mini_batch_flops(sizes, n, batch, steps, eval_every, e);
+                // Set-up of the Gram engine: G and w1(0)·X, as for full batches.
+                let (d, m) = (sizes[0] as f64, sizes[1] as f64);
+                let setup = 2.0 * (m + n as f64) * d * n as f64;
+                if flops(Engine::Gram) + setup < flops(Engine::Direct) {
+                    Engine::Gram
+                } else {
+                    Engine::Direct
+                }
+            }
+            engine => engine,
+        }
+    }
+}
+
+/// FLOPs of a mini-batch run's products: `steps` updates on `batch` samples and an
+/// evaluation of the `n` training samples every `eval_every` updates (forward products only).
+pub fn mini_batch_flops(
+    sizes: &[usize],
+    n: usize,
+    batch: usize,
+    steps: usize,
+    eval_every: usize,
+    engine: Engine,
+) -> f64 {
+    let (d, m) = (sizes[0] as f64, sizes[1] as f64);
+    let (nf, b) = (n as f64, batch as f64);
+    let rest: f64 = sizes[1..].windows(2).map(|w| (w[0] * w[1]) as f64).sum();
+    let evals = (steps / eval_every.max(1)) as f64;
+    let (first_step, first_eval) = match engine {
+        Engine::Gram => (2.0 * m * nf * b, 2.0 * m * nf * nf),
+        Engine::Auto | Engine::Direct => (4.0 * m * d * b, 2.0 * m * d * nf),
+    };
+    // The later layers: forward, backward delta and weight gradient per update.
+    let step = first_step + 6.0 * rest * b;
+    let eval = first_eval + 2.0 * rest * nf;
+    steps as f64 * step + evals * eval
 }
 
 /// FLOPs of one training step on `n` samples with a resolved engine: matrix products only,

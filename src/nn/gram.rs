@@ -5,9 +5,11 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2};
 
 use super::engine::Parallelism;
-use super::kernels::{activate, gram_first_layer, Real};
+use super::functions::Activation;
+use super::kernels::{gram_first_layer, Real};
 use super::network::Network;
 use super::packed::{Element, Packed};
+use super::passes::{dispatch, Activate, Func};
 
 /// The Gram engine's products of the training samples X with a set of samples S.
 pub(super) struct Gram<T> {
@@ -52,9 +54,10 @@ pub(super) fn first_weights<T: Real>(
     w1
 }
 
-/// `z ← σ(A·g + c·p0 + b1)`; `z` is m×n, contiguous.
+/// `z ← f(A·g + c·p0 + b1)`; `z` is m×n, contiguous.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward<T: Real + Element>(
+    f: Func,
     a: &Array2<T>,
     c: T,
     g: ArrayView2<'_, T>,
@@ -73,16 +76,19 @@ pub(super) fn forward<T: Real + Element>(
         None => general_mat_mul(T::one(), a, &g, T::zero(), z),
     }
     let p0 = p0.to_slice().expect("projections are contiguous");
-    activate(
-        z.as_slice_mut().expect("workspace buffers are contiguous"),
+    dispatch(Activate {
+        f,
+        z: z.as_slice_mut().expect("workspace buffers are contiguous"),
         bias,
-        Some((c, p0)),
-    );
+        extra: Some((c, p0)),
+    });
 }
 
-/// `δ1 = g ∘ σ'(a1)` (g = w2ᵀδ2, σ' not yet applied), its row sums into `sums`, and
+/// `δ1 = g ∘ f'(z1)` (g = w2ᵀδ2, f' not yet applied), its row sums into `sums`, and
 /// `A ← decay·A − eta·δ1`, `c ← decay·c`, in one pass.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn update<T: Real>(
+    f: Activation,
     a: &mut Array2<T>,
     c: &mut T,
     g: &mut Array2<T>,
@@ -92,6 +98,7 @@ pub(super) fn update<T: Real>(
     decay: T,
 ) {
     gram_first_layer(
+        f,
         a.as_slice_mut().expect("contiguous"),
         g.as_slice_mut().expect("contiguous"),
         act.as_slice().expect("contiguous"),

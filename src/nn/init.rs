@@ -16,7 +16,7 @@
 
 use ndarray::{Array1, Array2};
 
-use super::{Network, Recipe};
+use super::{Init, Network, Recipe};
 use crate::numpy_random::RandomState;
 
 /// The stream a run's seed starts for its initial weights.
@@ -63,12 +63,22 @@ impl WeightRng {
     }
 }
 
-/// The initial network of a checked recipe, from the stream it names.
+/// The initial network of a checked recipe, from the stream it names, scaled as its `init`
+/// says (N(0, 1) weights scaled by √(1/fan_in) or √(2/fan_in); the lecture's are left
+/// untouched, bit for bit), with the recipe's functions.
 pub fn initial_network(recipe: &Recipe) -> Network {
-    recipe
+    let mut net = recipe
         .weight_rng()
         .init(recipe.sizes(), recipe.seed())
-        .expect("Recipe::check refuses a seed its weight stream cannot take")
+        .expect("Recipe::check refuses a seed its weight stream cannot take");
+    if recipe.init() != Init::Normal {
+        for w in &mut net.weights {
+            let scale = recipe.init().scale(w.ncols());
+            w.mapv_inplace(|v| v * scale);
+        }
+    }
+    net.functions = recipe.functions();
+    net
 }
 
 /// The lecture's `build_model`: `np.random.seed(seed)`, then `randn(sizes[l+1], sizes[l])` for
@@ -87,7 +97,11 @@ pub fn numpy_init(sizes: &[usize], seed: u32) -> Network {
         .map(|w| Array2::from_shape_simple_fn((w[1], w[0]), || rs.standard_normal()))
         .collect();
     let biases = sizes[1..].iter().map(|&m| Array1::zeros(m)).collect();
-    Network { weights, biases }
+    Network {
+        weights,
+        biases,
+        functions: Default::default(),
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@
 //! takes the same path, so a run's numbers do not depend on anything but its inputs.
 
 use ndarray::LinalgScalar;
+
+use super::functions::Activation;
+use super::passes;
 use std::fmt::Debug;
 
 /// The floating-point types a network trains in.
@@ -22,6 +25,10 @@ pub trait Real:
     fn to_f64(self) -> f64;
     /// `e^x` by polynomial, NaN in NaN out; see the module doc. `FMA`: fused multiply-adds.
     fn exp_poly<const FMA: bool>(x: Self) -> Self;
+    /// `ln x` for a positive normal (or NaN) `x`, by the same habits as `exp_poly`: the
+    /// exponent from the bits, `ln m = 2·atanh((m − 1)/(m + 1))` by polynomial for the
+    /// mantissa m in [√½, √2). No branch and no table, so loops calling it vectorise.
+    fn ln_poly<const FMA: bool>(x: Self) -> Self;
 
     /// `e^x` through the vectorisable polynomial, on the path this processor takes.
     fn exp_fast(x: Self) -> Self {
@@ -105,6 +112,34 @@ impl Real for f64 {
         let scale = f64::from_bits(y.to_bits().wrapping_add(1023) << 52);
         p * scale
     }
+
+    #[inline(always)]
+    fn ln_poly<const FMA: bool>(x: f64) -> f64 {
+        const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+        const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+        let bits = x.to_bits();
+        // The biased exponent as a float without an int-to-float conversion (which AVX2
+        // lacks for 64-bit lanes): placed in the mantissa of 2^52, then 2^52 taken away.
+        let e = f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000)
+            - (4_503_599_627_370_496.0 + 1023.0);
+        let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+        let big = m > std::f64::consts::SQRT_2;
+        let m = if big { m * 0.5 } else { m };
+        let e = if big { e + 1.0 } else { e };
+        // s in [−0.172, 0.172]; ln m = 2s·Σ s^{2i}/(2i + 1), to s^22 (next term < 1e-18).
+        let s = (m - 1.0) / (m + 1.0);
+        let s2 = s * s;
+        let mut p = 1.0 / 23.0;
+        for i in (0..11).rev() {
+            p = madd::<FMA>(p, s2, 1.0 / (2 * i + 1) as f64);
+        }
+        let r = madd::<FMA>(e, LN2_HI, madd::<FMA>(2.0 * s, p, e * LN2_LO));
+        if x.is_nan() {
+            x
+        } else {
+            r
+        }
+    }
 }
 
 impl Real for f32 {
@@ -140,11 +175,30 @@ impl Real for f32 {
         let scale = f32::from_bits(y.to_bits().wrapping_add(127) << 23);
         p * scale
     }
-}
 
-#[inline(always)]
-fn sigmoid_poly<T: Real, const FMA: bool>(z: T) -> T {
-    T::one() / (T::one() + T::exp_poly::<FMA>(-z))
+    #[inline(always)]
+    fn ln_poly<const FMA: bool>(x: f32) -> f32 {
+        const LN2_HI: f32 = f32::from_bits(0x3f31_8000);
+        const LN2_LO: f32 = f32::from_bits(0xb95e_8083);
+        let bits = x.to_bits();
+        let e = f32::from_bits((bits >> 23) | 0x4b00_0000) - (8_388_608.0 + 127.0);
+        let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+        let big = m > std::f32::consts::SQRT_2;
+        let m = if big { m * 0.5 } else { m };
+        let e = if big { e + 1.0 } else { e };
+        let s = (m - 1.0) / (m + 1.0);
+        let s2 = s * s;
+        let mut p = 1.0 / 13.0;
+        for i in (0..6).rev() {
+            p = madd32::<FMA>(p, s2, 1.0 / (2 * i + 1) as f32);
+        }
+        let r = madd32::<FMA>(e, LN2_HI, madd32::<FMA>(2.0 * s, p, e * LN2_LO));
+        if x.is_nan() {
+            x
+        } else {
+            r
+        }
+    }
 }
 
 /// The logistic function through the fast `exp`, as the training loop computes it.
@@ -172,13 +226,13 @@ unsafe fn exp_avx2<T: Real>(x: T) -> T {
 /// element), only more elements at a time: the choice between them changes no result.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn has_avx512() -> bool {
+pub(super) fn has_avx512() -> bool {
     std::is_x86_feature_detected!("avx512f") && has_avx2_fma()
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn has_avx2_fma() -> bool {
+pub(super) fn has_avx2_fma() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
@@ -196,103 +250,32 @@ pub fn vector_path() -> &'static str {
 }
 
 /// `z ← σ(z + b_i)` on each row `i` of the row-major `rows × cols` buffer `z`, and with the
-/// Gram engine's term, `z ← σ(z + c·p + b_i)`.
+/// Gram engine's term, `z ← σ(z + c·p + b_i)`: the lecture's layer (`passes.rs` has the others).
 pub fn activate<T: Real>(z: &mut [T], bias: &[T], extra: Option<(T, &[T])>) {
-    let cols = z.len() / bias.len().max(1);
-    debug_assert_eq!(cols * bias.len(), z.len());
-    if let Some((_, p)) = extra {
-        assert_eq!(p.len(), z.len());
-    }
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the processor has AVX-512F, checked just above.
-        unsafe { activate_avx512(z, bias, extra, cols) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the processor has AVX2 and FMA, checked just above.
-        unsafe { activate_avx2(z, bias, extra, cols) };
-        return;
-    }
-    activate_body::<T, false>(z, bias, extra, cols);
+    activate_as(Activation::Sigmoid, z, bias, extra);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn activate_avx512<T: Real>(z: &mut [T], bias: &[T], extra: Option<(T, &[T])>, cols: usize) {
-    activate_body::<T, true>(z, bias, extra, cols);
+/// [`activate`] with the hidden function `f`.
+pub fn activate_as<T: Real>(f: Activation, z: &mut [T], bias: &[T], extra: Option<(T, &[T])>) {
+    debug_assert_eq!(z.len() / bias.len().max(1) * bias.len(), z.len());
+    passes::dispatch(passes::Activate {
+        f: passes::Func::Hidden(f),
+        z,
+        bias,
+        extra,
+    });
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn activate_avx2<T: Real>(z: &mut [T], bias: &[T], extra: Option<(T, &[T])>, cols: usize) {
-    activate_body::<T, true>(z, bias, extra, cols);
-}
-
-#[inline(always)]
-fn activate_body<T: Real, const FMA: bool>(
-    z: &mut [T],
-    bias: &[T],
-    extra: Option<(T, &[T])>,
-    cols: usize,
-) {
-    if cols == 0 {
-        return;
-    }
-    match extra {
-        None => {
-            for (row, &b) in z.chunks_exact_mut(cols).zip(bias) {
-                for v in row {
-                    *v = sigmoid_poly::<T, FMA>(*v + b);
-                }
-            }
-        }
-        Some((c, p)) => {
-            for ((row, prow), &b) in z.chunks_exact_mut(cols).zip(p.chunks_exact(cols)).zip(bias) {
-                for (v, &pv) in row.iter_mut().zip(prow) {
-                    *v = sigmoid_poly::<T, FMA>(*v + c * pv + b);
-                }
-            }
-        }
-    }
-}
-
-/// `δ ← δ ∘ a(1 − a)` (the hidden layers' σ' applied to `wᵀδ`) on each row of `delta`, with
-/// the row's sum, the bias gradient, from the same pass into `sums`.
-pub fn times_sigmoid_prime<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the processor has AVX-512F, checked just above.
-        return unsafe { wide::times_sigmoid_prime_avx512(delta, a, sums) };
-    } else if has_avx2_fma() {
-        // SAFETY: the processor has AVX2 and FMA, checked just above.
-        return unsafe { wide::times_sigmoid_prime_avx2(delta, a, sums) };
-    }
-    times_sigmoid_prime_body(delta, a, sums);
-}
-
-#[inline(always)]
-fn times_sigmoid_prime_body<T: Real>(delta: &mut [T], a: &[T], sums: &mut [T]) {
-    let cols = delta.len() / sums.len().max(1);
-    if cols == 0 {
-        return;
-    }
-    for ((d, a), sum) in delta
-        .chunks_exact_mut(cols)
-        .zip(a.chunks_exact(cols))
-        .zip(sums)
-    {
-        for (d, &a) in d.iter_mut().zip(a) {
-            *d = *d * (a * (T::one() - a));
-        }
-        *sum = lane_sum(d);
-    }
+/// `δ ← δ ∘ f'(z)` (f' from the activations `a`: a(1 − a) for the sigmoid) on each row of
+/// `delta`, with the row's sum, the bias gradient, from the same pass into `sums`.
+pub fn times_prime<T: Real>(f: Activation, delta: &mut [T], a: &[T], sums: &mut [T]) {
+    passes::dispatch(passes::TimesPrime { f, delta, a, sums });
 }
 
 /// The Gram engine's first layer, row by row while the row is in L1: with `g = w2ᵀδ2`,
-/// `g ← δ = g ∘ a(1 − a)`, `A ← decay·A − eta·δ`, and `Σ_cols δ` into `sums`.
+/// `g ← δ = g ∘ f'(z)`, `A ← decay·A − eta·δ`, and `Σ_cols δ` into `sums`.
 pub fn gram_first_layer<T: Real>(
+    f: Activation,
     a_mat: &mut [T],
     g: &mut [T],
     act: &[T],
@@ -300,87 +283,21 @@ pub fn gram_first_layer<T: Real>(
     eta: T,
     sums: &mut [T],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx512() {
-        // SAFETY: the processor has AVX-512F, checked just above.
-        return unsafe { wide::gram_first_layer_avx512(a_mat, g, act, decay, eta, sums) };
-    } else if has_avx2_fma() {
-        // SAFETY: the processor has AVX2 and FMA, checked just above.
-        return unsafe { wide::gram_first_layer_avx2(a_mat, g, act, decay, eta, sums) };
-    }
-    gram_first_layer_body(a_mat, g, act, decay, eta, sums);
-}
-
-#[inline(always)]
-fn gram_first_layer_body<T: Real>(
-    a_mat: &mut [T],
-    g: &mut [T],
-    act: &[T],
-    decay: T,
-    eta: T,
-    sums: &mut [T],
-) {
-    let cols = a_mat.len() / sums.len().max(1);
-    if cols == 0 {
-        return;
-    }
-    let rows = a_mat.chunks_exact_mut(cols).zip(g.chunks_exact_mut(cols));
-    for ((a_row, g_row), (act_row, sum)) in rows.zip(act.chunks_exact(cols).zip(sums)) {
-        for (g, &x) in g_row.iter_mut().zip(act_row) {
-            *g = *g * (x * (T::one() - x));
-        }
-        for (a, &d) in a_row.iter_mut().zip(g_row.iter()) {
-            *a = decay * *a - eta * d;
-        }
-        *sum = lane_sum(g_row);
-    }
-}
-
-/// The multiply-add passes compiled for wider vectors. They contain no fused operation (Rust
-/// never contracts `a*b + c`), so every path gives the same bits.
-#[cfg(target_arch = "x86_64")]
-mod wide {
-    use super::{gram_first_layer_body, times_sigmoid_prime_body, Real};
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn times_sigmoid_prime_avx512<T: Real>(d: &mut [T], a: &[T], s: &mut [T]) {
-        times_sigmoid_prime_body(d, a, s);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn times_sigmoid_prime_avx2<T: Real>(d: &mut [T], a: &[T], s: &mut [T]) {
-        times_sigmoid_prime_body(d, a, s);
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn gram_first_layer_avx512<T: Real>(
-        m: &mut [T],
-        g: &mut [T],
-        x: &[T],
-        decay: T,
-        eta: T,
-        s: &mut [T],
-    ) {
-        gram_first_layer_body(m, g, x, decay, eta, s);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn gram_first_layer_avx2<T: Real>(
-        m: &mut [T],
-        g: &mut [T],
-        x: &[T],
-        decay: T,
-        eta: T,
-        s: &mut [T],
-    ) {
-        gram_first_layer_body(m, g, x, decay, eta, s);
-    }
+    passes::dispatch(passes::GramFirstLayer {
+        f,
+        a_mat,
+        g,
+        act,
+        decay,
+        eta,
+        sums,
+    });
 }
 
 /// The sum of `v` in eight partial sums, so that the loop vectorises (a single running sum is a
 /// serial chain the compiler may not reorder).
 #[inline(always)]
-fn lane_sum<T: Real>(v: &[T]) -> T {
+pub(super) fn lane_sum<T: Real>(v: &[T]) -> T {
     let chunks = v.chunks_exact(8);
     let rest = chunks.remainder();
     let mut acc = [T::zero(); 8];
@@ -423,6 +340,40 @@ mod tests {
     }
 
     #[test]
+    fn ln_matches_libm_to_a_few_ulps() {
+        for i in 0..200_000 {
+            let x = (i as f64 * 0.003_7 - 300.0).exp();
+            let exact = x.ln();
+            for got in [f64::ln_poly::<false>(x), f64::ln_poly::<true>(x)] {
+                let err = (got - exact).abs();
+                assert!(
+                    err <= 4.0 * f64::EPSILON * exact.abs().max(1e-300)
+                        || err < 1e-300
+                        || err <= 2.0 * f64::EPSILON,
+                    "ln {x}: {got} vs {exact}"
+                );
+            }
+        }
+        for x in [1.0, 1.0 + 1e-12, 1.5, 2.0, std::f64::consts::E, 10.0] {
+            let rel = ((f64::ln_poly::<true>(x) - x.ln()) / x.ln().max(1e-300)).abs();
+            assert!(
+                x == 1.0 && f64::ln_poly::<true>(x) == 0.0 || rel < 1e-15,
+                "{x}: {rel}"
+            );
+        }
+        assert!(f64::ln_poly::<true>(f64::NAN).is_nan());
+        assert!(f32::ln_poly::<true>(f32::NAN).is_nan());
+        for i in 1..10_000 {
+            let x = i as f32 * 0.01;
+            let err = (f64::from(f32::ln_poly::<true>(x)) - f64::from(x).ln()).abs();
+            assert!(
+                err < 3e-7 * f64::from(x).ln().abs().max(1.0),
+                "f32 ln {x}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn exp_saturates_and_lets_nan_through() {
         assert!(f64::exp_fast(f64::NAN).is_nan());
         assert!(f32::exp_fast(f32::NAN).is_nan());
@@ -455,18 +406,24 @@ mod tests {
     #[test]
     fn every_vector_path_gives_the_same_bits() {
         if !has_avx2_fma() {
+            eprintln!("SKIPPED: this processor has no AVX2+FMA path to compare");
             return;
         }
         let z: Vec<f64> = (0..4003).map(|i| (i as f64 - 2000.0) * 0.013_7).collect();
         let p: Vec<f64> = z.iter().map(|v| v.sin()).collect();
         let bias = [0.3, -0.2, 0.1];
-        let mut fma = z[..4002].to_vec();
-        // SAFETY: AVX2 and FMA are present, checked above.
-        unsafe { activate_avx2(&mut fma, &bias, Some((0.7, &p[..4002])), 1334) };
-        if has_avx512() {
-            let mut wide = z[..4002].to_vec();
-            // SAFETY: AVX-512F is present.
-            unsafe { activate_avx512(&mut wide, &bias, Some((0.7, &p[..4002])), 1334) };
+        let run = |path| {
+            let mut v = z[..4002].to_vec();
+            let pass = passes::Activate {
+                f: passes::Func::Hidden(Activation::Sigmoid),
+                z: &mut v,
+                bias: &bias,
+                extra: Some((0.7, &p[..4002])),
+            };
+            passes::run_on(path, pass).map(|()| v)
+        };
+        let fma = run(passes::VectorPath::Avx2).expect("AVX2 checked above");
+        if let Some(wide) = run(passes::VectorPath::Avx512) {
             assert!(fma
                 .iter()
                 .zip(&wide)

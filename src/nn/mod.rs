@@ -10,6 +10,7 @@
 mod backprop;
 mod direct;
 mod engine;
+mod functions;
 mod gram;
 pub mod init;
 mod inputs;
@@ -17,15 +18,18 @@ pub mod kernels;
 mod model;
 pub mod network;
 mod packed;
+mod passes;
 mod recipe;
 mod select;
 pub mod train;
 
 pub use backprop::cost_and_gradient;
 pub use engine::{step_flops, Engine, Parallelism};
+pub use functions::{Activation, Cost, Functions, Init, Output};
 pub use init::WeightRng;
 pub use inputs::SharedInputs;
 pub use network::{flops_per_step, n_params, Network};
+pub use passes::VectorPath;
 pub use recipe::{Precision, Recipe, RecipeError, RecipeParams, Select};
 pub use train::{
     step_for_bench, train, train_with, Abandoned, Context, CurvePoint, Outcome, TrainData,

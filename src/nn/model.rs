@@ -68,6 +68,7 @@ impl<T: Real> Model<T> {
         Network {
             weights,
             biases: self.biases.iter().map(|b| b.mapv(T::to_f64)).collect(),
+            functions: init.functions,
         }
     }
 }

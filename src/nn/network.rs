@@ -1,12 +1,15 @@
-//! A fully connected sigmoid network in the lecture's column convention:
-//! `z_l = w_l · a_{l-1} + b_l`, `a_l = σ(z_l)`, one sample per column.
+//! A fully connected network in the lecture's column convention:
+//! `z_l = w_l · a_{l-1} + b_l`, `a_l = f(z_l)`, one sample per column; f is the sigmoid in the
+//! lecture, and the recipe's hidden activation and output function otherwise.
 
 use ndarray::{Array1, Array2, ArrayView2, Zip};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::functions::{Functions, Output};
 use super::kernels;
+use super::passes::{dispatch, Activate, Func, Softmax};
 
 /// Weights and biases of every layer; layer `l` maps `sizes[l]` inputs to `sizes[l+1]` outputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +18,8 @@ pub struct Network {
     pub weights: Vec<Array2<f64>>,
     /// `biases[l]` has `sizes[l+1]` entries.
     pub biases: Vec<Array1<f64>>,
+    /// The hidden layers' activation and the output function (the lecture's: sigmoids).
+    pub functions: Functions,
 }
 
 impl Network {
@@ -33,7 +38,11 @@ impl Network {
             .map(|w| Array2::from_shape_simple_fn((w[1], w[0]), || StandardNormal.sample(&mut rng)))
             .collect();
         let biases = sizes[1..].iter().map(|&m| Array1::zeros(m)).collect();
-        Network { weights, biases }
+        Network {
+            weights,
+            biases,
+            functions: Functions::default(),
+        }
     }
 
     /// Layer sizes, input first.
@@ -43,12 +52,36 @@ impl Network {
         sizes
     }
 
-    /// Output activations for the samples in the columns of `x`.
+    /// Output activations for the samples in the columns of `x`, by the kernels training uses
+    /// (so a saved model predicts exactly what training measured).
     pub fn forward(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
         let mut a = x.to_owned();
-        for (w, b) in self.weights.iter().zip(&self.biases) {
+        let last = self.weights.len() - 1;
+        for (l, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
             let mut z = w.dot(&a);
-            sigmoid_with_bias(&mut z, b);
+            let bias = b.as_slice().expect("biases are contiguous");
+            let zs = z.as_slice_mut().expect("a new array is contiguous");
+            if l < last {
+                kernels::activate_as(self.functions.activation, zs, bias, None);
+            } else {
+                match self.functions.output {
+                    Output::Sigmoid => kernels::activate(zs, bias, None),
+                    Output::Softmax => {
+                        dispatch(Activate {
+                            f: Func::Identity,
+                            z: zs,
+                            bias,
+                            extra: None,
+                        });
+                        let (mut max, mut sum) = (vec![0.0; a.ncols()], vec![0.0; a.ncols()]);
+                        dispatch(Softmax {
+                            z: zs,
+                            max: &mut max,
+                            sum: &mut sum,
+                        });
+                    }
+                }
+            }
             a = z;
         }
         a
@@ -77,20 +110,6 @@ pub fn flops_per_step(sizes: &[usize], n: usize) -> f64 {
 /// The logistic function, with the `exp` training uses (see `kernels`).
 pub fn sigmoid(z: f64) -> f64 {
     kernels::sigmoid(z)
-}
-
-/// `z ← σ(z + b)`, with `b` added to every column: the same kernel as training, so a saved
-/// model predicts exactly what training measured.
-fn sigmoid_with_bias(z: &mut Array2<f64>, b: &Array1<f64>) {
-    let bias = b.as_slice().expect("biases are contiguous");
-    match z.as_slice_mut() {
-        Some(z) => kernels::activate(z, bias, None),
-        None => {
-            for (mut row, &bias) in z.rows_mut().into_iter().zip(b) {
-                row.mapv_inplace(|v| sigmoid(v + bias));
-            }
-        }
-    }
 }
 
 /// Index of the largest entry of each column; the first one wins a tie, as numpy's argmax.
@@ -146,6 +165,7 @@ mod tests {
         let net = Network {
             weights: vec![array![[1.0, -1.0]], array![[2.0], [-2.0]]],
             biases: vec![array![0.5], array![0.0, 1.0]],
+            functions: Functions::default(),
         };
         let x = array![[1.0, 0.0], [2.0, 0.0]];
         let out = net.forward(x.view());

@@ -5,6 +5,7 @@
 //! use reads the resolved choice instead of deciding again.
 
 use super::engine::Engine;
+use super::functions::{Activation, Cost, Functions, Init, Output};
 use super::init::WeightRng;
 
 /// The floating-point type a run trains in. Models come out in f64 either way.
@@ -59,6 +60,14 @@ pub struct RecipeParams {
     dropout: f64,
     select: Select,
     patience: Option<usize>,
+    cost: Cost,
+    output: Output,
+    activation: Activation,
+    init: Init,
+    /// Samples per update; `None`: the whole training set (the lecture's).
+    batch_size: Option<usize>,
+    /// Updates between evaluations; `None`: 1 for full batches, an epoch for mini-batches.
+    eval_every: Option<usize>,
 }
 
 /// A checked recipe: every value valid, the engine resolved for the run's sample counts.
@@ -71,6 +80,9 @@ pub struct Recipe {
     n_train: usize,
     n_eval: usize,
     n_val: usize,
+    /// Resolved: samples per update (at most `n_train`) and updates between evaluations.
+    batch: usize,
+    eval_every: usize,
 }
 
 impl Recipe {
@@ -91,6 +103,12 @@ impl Recipe {
             dropout: 0.0,
             select: Select::Train,
             patience: None,
+            cost: Cost::Quadratic,
+            output: Output::Sigmoid,
+            activation: Activation::Sigmoid,
+            init: Init::Normal,
+            batch_size: None,
+            eval_every: None,
         }
     }
 
@@ -155,9 +173,60 @@ impl Recipe {
     pub fn n_eval(&self) -> usize {
         self.n_eval
     }
-    /// Floating-point operations of all training steps with the resolved engine.
+    /// Floating-point operations of all training steps with the resolved engine, and of the
+    /// training set's evaluations when they are not the steps' own forward passes.
     pub fn flops(&self) -> f64 {
-        super::engine::step_flops(self.sizes(), self.n_train, self.engine) * self.steps() as f64
+        if !self.is_mini_batch() {
+            return super::engine::step_flops(self.sizes(), self.n_train, self.engine)
+                * self.steps() as f64;
+        }
+        super::engine::mini_batch_flops(
+            self.sizes(),
+            self.n_train,
+            self.batch,
+            self.steps(),
+            self.eval_every,
+            self.engine,
+        )
+    }
+    pub fn cost(&self) -> Cost {
+        self.params.cost
+    }
+    pub fn output(&self) -> Output {
+        self.params.output
+    }
+    /// The hidden layers' activation.
+    pub fn activation(&self) -> Activation {
+        self.params.activation
+    }
+    /// The scale of the initial weights.
+    pub fn init(&self) -> Init {
+        self.params.init
+    }
+    /// What a forward pass of this recipe's network computes.
+    pub fn functions(&self) -> Functions {
+        Functions {
+            activation: self.params.activation,
+            output: self.params.output,
+        }
+    }
+    /// The `batch_size` asked for (`None`: the whole training set).
+    pub fn batch_size(&self) -> Option<usize> {
+        self.params.batch_size
+    }
+    /// Samples per update: the batch size, or every training sample.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+    /// Whether updates see mini-batches (a batch smaller than the training set); a batch of
+    /// the whole set is the lecture's full-batch descent, the same numbers as no batch size.
+    pub fn is_mini_batch(&self) -> bool {
+        self.batch < self.n_train
+    }
+    /// Updates between evaluations of the training (and validation) accuracy, which are when
+    /// the best model is considered, patience counted and curves logged.
+    pub fn eval_every(&self) -> usize {
+        self.eval_every
     }
 }
 
@@ -207,6 +276,32 @@ impl RecipeParams {
     /// At least 1 step when set.
     pub fn patience(mut self, patience: Option<usize>) -> Self {
         self.patience = patience;
+        self
+    }
+    pub fn cost(mut self, cost: Cost) -> Self {
+        self.cost = cost;
+        self
+    }
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = output;
+        self
+    }
+    pub fn activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+    /// At least 1 when set; `None` (or the training set's size or more): full batches.
+    pub fn batch_size(mut self, batch_size: Option<usize>) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// At least 1 when set; `None`: every update for full batches, every epoch otherwise.
+    pub fn eval_every(mut self, eval_every: Option<usize>) -> Self {
+        self.eval_every = eval_every;
         self
     }
 
@@ -260,6 +355,12 @@ impl RecipeParams {
         if p.patience == Some(0) {
             return bad("patience 0: at least 1 step".into());
         }
+        if p.batch_size == Some(0) {
+            return bad("batch_size 0: a batch holds at least one sample".into());
+        }
+        if p.eval_every == Some(0) {
+            return bad("eval_every 0: evaluate every 1 step or more".into());
+        }
         if p.select == Select::Validation && n_val == 0 {
             return bad(
                 "select = \"validation\" needs validation samples, and there are none".into(),
@@ -276,13 +377,30 @@ impl RecipeParams {
         if let Err(e) = p.weight_rng.check_seed(p.seed) {
             return bad(e.to_string());
         }
-        let engine = p.engine.resolve(&p.sizes, n_train, n_eval, p.steps);
+        let batch = p.batch_size.map_or(n_train, |b| b.min(n_train));
+        let epoch = n_train.div_ceil(batch);
+        let eval_every = p.eval_every.unwrap_or(epoch);
+        if p.sizes.len() == 2 && p.engine == Engine::Gram {
+            return bad(
+                "engine Gram needs a hidden layer (its first layer is not the output)".into(),
+            );
+        }
+        let engine = if p.sizes.len() == 2 {
+            Engine::Direct
+        } else if batch < n_train {
+            p.engine
+                .resolve_mini_batch(&p.sizes, n_train, batch, p.steps, eval_every)
+        } else {
+            p.engine.resolve(&p.sizes, n_train, n_eval, p.steps)
+        };
         Ok(Recipe {
             params: self,
             engine,
             n_train,
             n_eval,
             n_val,
+            batch,
+            eval_every,
         })
     }
 }

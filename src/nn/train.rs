@@ -180,14 +180,16 @@ fn train_in<'a, T: Precise>(
     let (test_in, val_in) = (eval_ins[0], eval_ins.get(1).copied());
 
     let sizes = recipe.sizes();
-    let mut work = Workspace::new(sizes, data.labels, context.parallelism);
+    let (functions, cost) = (recipe.functions(), recipe.cost());
+    let workspace = |labels: &[u8]| {
+        Workspace::new(sizes, labels, context.parallelism).with_functions(functions, cost)
+    };
+    let mut work = workspace(data.labels);
     if recipe.dropout() > 0.0 {
         work = work.with_dropout();
     }
-    let mut test_work = Workspace::new(sizes, data.test_labels, context.parallelism);
-    let mut val_work = data
-        .validation
-        .map(|(_, labels)| Workspace::new(sizes, labels, context.parallelism));
+    let mut test_work = workspace(data.test_labels);
+    let mut val_work = data.validation.map(|(_, labels)| workspace(labels));
     let accuracy = |net: &Model<T>, work: &mut Workspace<T>, input: FirstInput<'_, T>| {
         work.forward(net, input);
         work.evaluate().0
@@ -330,7 +332,8 @@ fn step_closure<T: Precise + 'static>(
             gram::projection(&init, x.view()),
         )
     });
-    let mut work = Workspace::new(recipe.sizes(), &labels, Parallelism::Sequential);
+    let mut work = Workspace::new(recipe.sizes(), &labels, Parallelism::Sequential)
+        .with_functions(recipe.functions(), recipe.cost());
     let (eta, l2) = (recipe.eta(), recipe.l2());
     work.forward(&net, first_input(&x, &gram));
     Box::new(move || {
@@ -389,7 +392,7 @@ mod tests {
         };
         for l2 in [0.0, 0.3] {
             let start = Network::init(&[2, 4, 2], 11);
-            let (_, gw, gb) = cost_and_gradient(&start, x.view(), &labels);
+            let (_, gw, gb) = cost_and_gradient(&start, x.view(), &labels, Default::default());
             let mut expected = start.clone();
             for l in 0..2 {
                 expected.weights[l] = &start.weights[l] * (1.0 - 0.05 * l2) - &gw[l] * 0.05;

@@ -345,7 +345,12 @@ mod tests {
                 "dropout",
                 "augment",
                 "select",
-                "patience"
+                "patience",
+                "cost",
+                "output",
+                "activation",
+                "init",
+                "batch_size"
             ]
         );
     }

@@ -279,6 +279,11 @@ pub(crate) mod tests {
             val_acc: None,
             final_val_acc: None,
             stopped_step: None,
+            cost: "quadratic".into(),
+            output: "sigmoid".into(),
+            activation: "sigmoid".into(),
+            init: "normal".into(),
+            batch_size: None,
         }
     }
 

@@ -35,6 +35,11 @@ fn record(run_id: &str, hash: &str) -> RunRecord {
         val_acc: None,
         final_val_acc: None,
         stopped_step: None,
+        cost: "quadratic".into(),
+        output: "sigmoid".into(),
+        activation: "sigmoid".into(),
+        init: "normal".into(),
+        batch_size: None,
     }
 }
 
