@@ -105,7 +105,6 @@ impl<T: Precise> Workspace<T> {
     }
 
     /// Replaces the samples' labels (a mini-batch's), same count: targets rewritten in place.
-    #[allow(dead_code)] // Mini-batches (the next step) use it.
     pub fn set_labels(&mut self, labels: impl ExactSizeIterator<Item = u8>) {
         assert_eq!(labels.len(), self.classes.len());
         let n = self.classes.len();
@@ -217,7 +216,7 @@ impl<T: Precise> Workspace<T> {
         let z0 = &mut self.acts[0];
         match input {
             FirstInput::Direct(x) => direct::forward(f0, &net.first, x, bias0, z0),
-            FirstInput::Gram { g, packed, p0 } => gram::forward(
+            FirstInput::Gram { g, packed, p0, .. } => gram::forward(
                 f0,
                 &net.first,
                 net.c,
@@ -385,7 +384,20 @@ impl<T: Precise> Workspace<T> {
         let eta = T::from_f64(eta);
         match input {
             FirstInput::Direct(x) => direct::update(&mut net.first, &self.deltas[0], x, eta, decay),
-            FirstInput::Gram { .. } => gram::update(
+            FirstInput::Gram {
+                cols: Some(cols), ..
+            } => gram::update_batch(
+                self.functions.activation,
+                &mut net.first,
+                &mut net.c,
+                &mut self.deltas[0],
+                &self.acts[0],
+                self.sums[0].as_slice_mut().expect("contiguous"),
+                cols,
+                eta,
+                decay,
+            ),
+            FirstInput::Gram { cols: None, .. } => gram::update(
                 self.functions.activation,
                 &mut net.first,
                 &mut net.c,

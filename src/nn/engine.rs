@@ -119,11 +119,13 @@ pub(super) enum FirstInput<'v, T> {
     /// The samples, d×n.
     Direct(ArrayView2<'v, T>),
     /// `g`: Xᵀ·samples (n_train×n), also `packed` where there is a kernel for it;
-    /// `p0`: w1(0)·samples (m×n).
+    /// `p0`: w1(0)·samples (m×n); `cols`: for a mini-batch, which training samples these are
+    /// (the columns of A its update touches; `None`: all of them, in order).
     Gram {
         g: ArrayView2<'v, T>,
         packed: Option<&'v Packed<T>>,
         p0: ArrayView2<'v, T>,
+        cols: Option<&'v [usize]>,
     },
 }
 

@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2};
 
 use super::engine::Parallelism;
 use super::functions::Activation;
-use super::kernels::{gram_first_layer, Real};
+use super::kernels::{gram_first_layer, times_prime, Real};
 use super::network::Network;
 use super::packed::{Element, Packed};
 use super::passes::{dispatch, Activate, Func};
@@ -106,5 +106,38 @@ pub(super) fn update<T: Real>(
         eta,
         sums,
     );
+    *c = *c * decay;
+}
+
+/// A mini-batch's update: `δ1 = g ∘ f'(z1)` on the batch (row sums into `sums`), then
+/// `A ← decay·A` and `A[:, cols] −= eta·δ1`, `c ← decay·c`: `w1 = c·w1(0) + A·Xᵀ` takes the
+/// step `decay·w1 − eta·δ1·X_Bᵀ`, touching only the batch's columns of A (and all of them
+/// only when there is an L2 decay).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn update_batch<T: Real>(
+    f: Activation,
+    a: &mut Array2<T>,
+    c: &mut T,
+    g: &mut Array2<T>,
+    act: &Array2<T>,
+    sums: &mut [T],
+    cols: &[usize],
+    eta: T,
+    decay: T,
+) {
+    times_prime(
+        f,
+        g.as_slice_mut().expect("contiguous"),
+        act.as_slice().expect("contiguous"),
+        sums,
+    );
+    if decay != T::one() {
+        a.mapv_inplace(|v| decay * v);
+    }
+    for (mut a_row, g_row) in a.rows_mut().into_iter().zip(g.rows()) {
+        for (&j, &d) in cols.iter().zip(g_row) {
+            a_row[j] = a_row[j] - eta * d;
+        }
+    }
     *c = *c * decay;
 }

@@ -8,6 +8,7 @@
 //! `kernels` and `packed` (the vectorised inner loops), `network` (the f64 network).
 
 mod backprop;
+mod batches;
 mod direct;
 mod engine;
 mod functions;
@@ -17,6 +18,8 @@ mod inputs;
 pub mod kernels;
 mod model;
 pub mod network;
+#[cfg(test)]
+mod next_tests;
 mod packed;
 mod passes;
 mod recipe;

@@ -1,5 +1,6 @@
 //! The step loop: full-batch gradient descent with backpropagation, exactly as the lecture
-//! states it, keeping a true copy of the best model by training accuracy.
+//! states it (or mini-batches, `batches.rs`), keeping a true copy of the best model by
+//! training accuracy, evaluated every `eval_every` updates.
 //!
 //! Each concern has its file: the recipe (`recipe.rs`), the engines and the choice between them
 //! (`engine.rs`, `direct.rs`, `gram.rs`), the passes (`backprop.rs`), model selection
@@ -12,6 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::backprop::Workspace;
+use super::batches::{Batches, Source};
 use super::engine::{Engine, FirstInput, Parallelism};
 use super::gram;
 use super::inputs::{shared_inputs, Precise, SharedInputs};
@@ -165,6 +167,7 @@ fn train_in<'a, T: Precise>(
                     g: h.g.view(),
                     packed: None,
                     p0: q.view(),
+                    cols: None,
                 })
                 .collect();
             (
@@ -172,6 +175,7 @@ fn train_in<'a, T: Precise>(
                     g: g.g.view(),
                     packed: g.packed.as_ref(),
                     p0: p.view(),
+                    cols: None,
                 },
                 evals,
             )
@@ -201,13 +205,27 @@ fn train_in<'a, T: Precise>(
         _ => acc,
     };
 
+    // Mini-batches: their own buffers; `work` then only evaluates the whole training set.
+    let mut batches = recipe.is_mini_batch().then(|| {
+        Batches::new(
+            recipe,
+            batch_source(train_in),
+            data.labels,
+            context.parallelism,
+        )
+    });
+
     work.forward(&net, train_in);
     let (mut acc, mut cost) = work.evaluate();
     let mut selection = Selection::new(&net, selecting(&net, acc), acc);
     let mut curve = Vec::new();
-    let (log_every, steps) = (recipe.log_every(), recipe.steps());
+    let (log_every, steps, eval_every) = (recipe.log_every(), recipe.steps(), recipe.eval_every());
+    // A curve point at the first evaluation at or after each multiple of `log_every` (every
+    // multiple when evaluating every step, as the lecture), and at the last step.
+    let mut logged = 0;
     let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
-        if log_every > 0 && (step.is_multiple_of(log_every) || step == steps) {
+        if log_every > 0 && (step == 0 || step / log_every > logged / log_every || step == steps) {
+            logged = step;
             curve.push(CurvePoint {
                 step,
                 train_acc: acc,
@@ -224,13 +242,25 @@ fn train_in<'a, T: Precise>(
         if context.abandon.load(Ordering::Relaxed) {
             return Err(Abandoned);
         }
-        if recipe.dropout() > 0.0 {
-            work.draw_masks(recipe.dropout(), &mut dropout_stream(recipe.seed(), step));
-            work.forward_masked(&net, train_in);
+        let evaluating = step.is_multiple_of(eval_every) || step == steps;
+        if let Some(batches) = batches.as_mut() {
+            batches.step(step, &mut net, batch_source(train_in), data.labels, recipe);
+            if !evaluating {
+                continue;
+            }
+        } else {
+            if recipe.dropout() > 0.0 {
+                work.draw_masks(recipe.dropout(), &mut dropout_stream(recipe.seed(), step));
+                work.forward_masked(&net, train_in);
+            }
+            work.backpropagate(&net);
+            work.update(&mut net, train_in, recipe.eta(), recipe.l2());
         }
-        work.backpropagate(&net);
-        work.update(&mut net, train_in, recipe.eta(), recipe.l2());
+        // A full batch's forward pass is also the next step's.
         work.forward(&net, train_in);
+        if !evaluating {
+            continue;
+        }
         (acc, cost) = work.evaluate();
         if !cost.is_finite() {
             diverged = true;
@@ -280,10 +310,18 @@ fn train_in<'a, T: Precise>(
     Ok((outcome, net.to_network(&init, data.x)))
 }
 
+/// Where a mini-batch gathers its first-layer inputs from: the training set's input.
+fn batch_source<T>(input: FirstInput<'_, T>) -> Source<'_, T> {
+    match input {
+        FirstInput::Direct(x) => Source::Direct(x),
+        FirstInput::Gram { g, p0, .. } => Source::Gram { g, p0 },
+    }
+}
+
 /// The dropout masks' random stream of a run's step: ChaCha8 keyed by the run's seed (and a
 /// tag that keeps it apart from the weights' stream), stream number the step. Masks thus depend
 /// on the run and the step only, never on threads or on the other runs.
-fn dropout_stream(seed: u64, step: usize) -> ChaCha8Rng {
+pub(super) fn dropout_stream(seed: u64, step: usize) -> ChaCha8Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(b"dropout!");
@@ -311,6 +349,7 @@ fn first_input<'v, T>(x: &'v Array2<T>, gram: &'v BenchGram<T>) -> FirstInput<'v
             g: g.g.view(),
             packed: g.packed.as_ref(),
             p0: p.view(),
+            cols: None,
         },
     }
 }
