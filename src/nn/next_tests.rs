@@ -301,3 +301,47 @@ fn a_networks_forward_pass_uses_its_functions() {
         assert!((next[[0, j]] - e0 / (e0 + e1)).abs() < 1e-12);
     }
 }
+
+/// The kept model of a next-lecture run predicts exactly the accuracies training measured.
+#[test]
+fn the_kept_model_reproduces_its_accuracies_with_its_functions() {
+    let (x, labels) = data(16, 40, 3, 5);
+    let (tx, tl) = data(16, 20, 3, 6);
+    let d = TrainData {
+        x: x.view(),
+        labels: &labels,
+        validation: None,
+        test_x: tx.view(),
+        test_labels: &tl,
+    };
+    let accuracy = |net: &Network, x: &Array2<f64>, l: &[u8]| {
+        let p = net.predict(x.view());
+        p.iter().zip(l).filter(|(a, b)| a == b).count() as f64 / l.len() as f64
+    };
+    for (activation, output) in [
+        (Activation::Tanh, Output::Softmax),
+        (Activation::Relu, Output::Sigmoid),
+    ] {
+        let r = Recipe::params(&[16, 8, 3])
+            .eta(0.02)
+            .steps(150)
+            .seed(3)
+            .engine(Engine::Direct)
+            .cost(Cost::CrossEntropy)
+            .output(output)
+            .activation(activation)
+            .init(Init::He)
+            .batch_size(Some(8))
+            .check(40, 20)
+            .unwrap();
+        let out = train(&r, d, &AtomicBool::new(false)).unwrap();
+        assert_eq!(out.best.functions, r.functions());
+        assert_eq!(accuracy(&out.best, &x, &labels), out.best_train_acc);
+        assert_eq!(accuracy(&out.best, &tx, &tl), out.best_test_acc);
+        assert!(
+            out.best_train_acc > 0.6,
+            "{activation:?}: {}",
+            out.best_train_acc
+        );
+    }
+}
