@@ -5,7 +5,9 @@
 //! how a run may use threads), `direct` and `gram` (each engine's first layer), `model` (the
 //! network as an engine holds it), `backprop` (forward and backward passes), `select` (which
 //! model is kept), `inputs` (samples shared by the runs of a sweep), `train` (the step loop),
-//! `kernels` and `packed` (the vectorised inner loops), `network` (the f64 network).
+//! `batches` (mini-batches), `functions` (the next lecture's cost, output, activation and
+//! init), `kernels`, `passes` and `packed` (the vectorised inner loops), `network` (the f64
+//! network).
 
 mod backprop;
 mod batches;

@@ -10,7 +10,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 
 use super::engine::{Engine, FirstInput, Parallelism};
-use super::functions::{Cost, Functions, Output};
+use super::functions::{Cost, Functions};
 use super::inputs::Precise;
 use super::kernels::times_prime;
 use super::model::Model;
@@ -113,50 +113,6 @@ impl<T: Precise> Workspace<T> {
         for (j, (label, class)) in labels.zip(self.classes.iter_mut()).enumerate() {
             *class = T::from_f64(f64::from(label));
             targets[usize::from(label) * n + j] = T::one();
-        }
-    }
-
-    /// The lecture's output stage (quadratic cost, sigmoid outputs), fused into the product's
-    /// pass; the others take the pre-activations first.
-    fn lecture_output(&self) -> bool {
-        self.cost == Cost::Quadratic && self.functions.output == Output::Sigmoid
-    }
-
-    /// The function fused into layer `l`'s pass.
-    fn layer_func(&self, l: usize) -> Func {
-        if l + 1 < self.acts.len() {
-            Func::Hidden(self.functions.activation)
-        } else if self.lecture_output() {
-            Func::Hidden(super::functions::Activation::Sigmoid)
-        } else {
-            Func::Identity
-        }
-    }
-
-    /// The output function on the output layer's pre-activations (kept for the cross-entropy),
-    /// unless it was fused into the layer's pass.
-    fn finish_output(&mut self) {
-        if self.lecture_output() {
-            return;
-        }
-        let out = self.acts.last_mut().expect("an output layer");
-        if let Some(z) = self.zout.as_mut() {
-            z.assign(out);
-        }
-        let z = out
-            .as_slice_mut()
-            .expect("workspace buffers are contiguous");
-        match self.functions.output {
-            Output::Sigmoid => dispatch(passes::Activate {
-                f: Func::Hidden(super::functions::Activation::Sigmoid),
-                z,
-                bias: &self.zero_bias,
-                extra: None,
-            }),
-            Output::Softmax => {
-                let [max, sum] = &mut self.scratch;
-                dispatch(passes::Softmax { z, max, sum })
-            }
         }
     }
 
@@ -308,22 +264,7 @@ impl<T: Precise> Workspace<T> {
             .zip(&self.classes)
             .filter(|(k, c)| k == c)
             .count();
-        let cost = match (&self.zout, self.functions.output) {
-            (None, _) => 0.5 * cost,
-            (Some(z), Output::Sigmoid) => dispatch(passes::SigmoidCrossEntropy {
-                z: flat(z),
-                y: flat(&self.targets),
-            }),
-            (Some(z), Output::Softmax) => {
-                let [max, sum] = &mut self.scratch;
-                dispatch(passes::SoftmaxCrossEntropy {
-                    z: flat(z),
-                    y: flat(&self.targets),
-                    max,
-                    sum,
-                })
-            }
-        };
+        let cost = self.output_cost(cost);
         (correct as f64 / n as f64, cost)
     }
 
@@ -335,22 +276,7 @@ impl<T: Precise> Workspace<T> {
     /// the unmasked one).
     pub fn backpropagate(&mut self, net: &Model<T>) {
         let last = self.acts.len() - 1;
-        match (self.cost, self.functions.output) {
-            (Cost::Quadratic, Output::Sigmoid) => Zip::from(&mut self.deltas[last])
-                .and(&self.acts[last])
-                .and(&self.targets)
-                .for_each(|d, &a, &y| *d = (a - y) * a * (T::one() - a)),
-            (Cost::CrossEntropy, _) => Zip::from(&mut self.deltas[last])
-                .and(&self.acts[last])
-                .and(&self.targets)
-                .for_each(|d, &a, &y| *d = a - y),
-            (Cost::Quadratic, Output::Softmax) => passes::softmax_quadratic_delta(
-                flat_mut(&mut self.deltas[last]),
-                flat(&self.acts[last]),
-                flat(&self.targets),
-                &mut self.scratch[0],
-            ),
-        }
+        self.output_delta();
         for (sum, row) in self.sums[last].iter_mut().zip(self.deltas[last].rows()) {
             *sum = row.sum();
         }
@@ -452,6 +378,8 @@ pub fn cost_and_gradient(
     let grad_b = work.deltas.iter().map(|d| d.sum_axis(Axis(1))).collect();
     (cost, grad_w, grad_b)
 }
+
+mod output;
 
 #[cfg(test)]
 mod tests {
