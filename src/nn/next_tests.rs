@@ -345,3 +345,40 @@ fn the_kept_model_reproduces_its_accuracies_with_its_functions() {
         );
     }
 }
+
+/// In f32 the next lecture's network (its ln and softmax passes in f32) learns what it does in
+/// f64, within two points.
+#[test]
+fn f32_runs_of_the_next_lecture_agree_with_f64() {
+    let (x, labels) = data(40, 60, 4, 8);
+    let (tx, tl) = data(40, 30, 4, 9);
+    let d = TrainData {
+        x: x.view(),
+        labels: &labels,
+        validation: None,
+        test_x: tx.view(),
+        test_labels: &tl,
+    };
+    for batch in [None, Some(12)] {
+        let run = |precision| {
+            let r = Recipe::params(&[40, 10, 4])
+                .eta(0.01)
+                .steps(400)
+                .seed(2)
+                .cost(Cost::CrossEntropy)
+                .output(Output::Softmax)
+                .activation(Activation::Tanh)
+                .init(Init::Scaled)
+                .batch_size(batch)
+                .precision(precision)
+                .check(60, 30)
+                .unwrap();
+            train(&r, d, &AtomicBool::new(false)).unwrap()
+        };
+        let (a, b) = (run(super::Precision::F64), run(super::Precision::F32));
+        assert!(a.best_train_acc > 0.8, "it learns: {}", a.best_train_acc);
+        assert!((a.best_train_acc - b.best_train_acc).abs() <= 0.02);
+        assert!((a.final_test_acc - b.final_test_acc).abs() <= 0.04);
+        assert!((a.final_cost - b.final_cost).abs() < 1e-3 * a.final_cost.abs().max(1.0));
+    }
+}
