@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use nnsweep::config::Config;
-use nnsweep::results::{read_records, RunRecord, COLUMNS};
+use nnsweep::results::{read_records, RunRecord};
 
 /// A small circles sweep: `hidden.len() × etas.len() × seeds` runs of `steps` steps.
 #[derive(Clone)]
@@ -108,7 +108,7 @@ pub fn whole_rows(path: &Path) -> Vec<RunRecord> {
     for (i, line) in text.lines().enumerate() {
         assert_eq!(
             line.split(',').count(),
-            COLUMNS.len() + nnsweep::results::LAB_COLUMNS.len(),
+            nnsweep::results::all_columns().count(),
             "{} line {}: {line:?}",
             path.display(),
             i + 1
