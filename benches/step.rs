@@ -8,7 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::Array2;
 use nnsweep::nn::kernels::activate;
-use nnsweep::nn::{step_flops, step_for_bench, Engine, Precision, Recipe};
+use nnsweep::nn::{
+    step_flops, step_for_bench, Activation, Cost, Engine, Init, Output, Precision, Recipe,
+};
 
 /// Pixel-like inputs in [0, 1] and labels cycling over the classes.
 fn data(d: usize, n: usize, classes: usize) -> (Array2<f64>, Vec<u8>) {
@@ -48,6 +50,24 @@ fn steps(c: &mut Criterion) {
             });
         }
     }
+    // The next lecture's network on MNIST-small (a full-batch step: what a mini-batch step
+    // does on fewer columns).
+    let (x, labels) = data(784, 500, 10);
+    let spec = Recipe::params(&[784, 30, 10])
+        .eta(1e-3)
+        .steps(1000)
+        .cost(Cost::CrossEntropy)
+        .output(Output::Softmax)
+        .activation(Activation::Tanh)
+        .init(Init::Scaled)
+        .check(500, 500)
+        .expect("a valid recipe");
+    let mut step = step_for_bench(&spec, &x, &labels);
+    let name = format!(
+        "mnist-small 784-30-10 n500 cross-entropy softmax tanh {:?}",
+        spec.engine()
+    );
+    group.bench_function(name, |b| b.iter(|| black_box(step())));
     group.finish();
 }
 
