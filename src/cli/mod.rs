@@ -28,7 +28,7 @@ Training keys ([train]; each also a [grid] / [[variant]] axis, a list of values)
   cost = \"quadratic\"|\"cross_entropy\"   summed over samples (default: the lecture's quadratic)
   output = \"sigmoid\"|\"softmax\"          the output layer's function (default sigmoid)
   activation = \"sigmoid\"|\"tanh\"|\"relu\"  the hidden layers' function (default sigmoid)
-  init = \"normal\"|\"scaled\"|\"he\"       initial weights N(0,1), N(0,1/fan_in), N(0,2/fan_in)
+  init = \"normal\"|\"scaled\"|\"he\"         initial weights N(0,1), N(0,1/fan_in), N(0,2/fan_in)
   batch_size = B     mini-batches of B samples, reshuffled each epoch (default: all samples);
                      steps counts updates; a mean-cost learning rate is eta*B (eta*n full batch)
   eval_every = K     [train] only: evaluate (accuracy, best model, patience, curves) every K
