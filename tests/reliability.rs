@@ -75,17 +75,20 @@ fn duplicates_two_runs_on_one_results_file_train_each_run_once() {
             .unwrap()
     };
     let first = start();
-    // Wait until the first holds the lock (it names itself in the sweep's folder).
+    // Wait until the first holds the lock and has named itself in the sweep's folder. Not
+    // until the file exists: it is created empty, then written, and a second run started in
+    // between read no pid.
     let lock = dir.path().join("results/s/lock");
-    let until = Instant::now() + Duration::from_secs(20);
-    while !lock.exists() {
+    let holder = format!("pid {}", first.id());
+    let until = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder)) {
         assert!(Instant::now() < until, "the first run never took the lock");
         std::thread::sleep(Duration::from_millis(10));
     }
     let second = start().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+    assert!(stderr.contains(&holder), "{stderr}");
     let first = first.wait_with_output().unwrap();
     assert!(
         first.status.success(),
