@@ -240,7 +240,10 @@ impl Running {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+                // The reader thread ends (and the channel closes) at the pipe's end, which the
+                // exit closed: no line is lost to a reader starved for a while on a loaded
+                // machine, as a 2 s limit allowed. The limit only guards against a hang.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(60)) {
                     self.stderr.push(line);
                 }
                 return (status.code(), start.elapsed());
