@@ -193,10 +193,27 @@ fn the_fallback_lock_file_is_exclusive_and_stale_ones_are_taken_over() {
     let info = dir.path().join("lock");
     let results = dir.path().join("r.csv");
     let lock = Lock::by_file(&results, &info).unwrap();
-    assert!(matches!(
-        Lock::by_file(&results, &info),
-        Err(SweepError::Locked { .. })
-    ));
+    // The lock file is whole the moment it exists (written aside, then linked into place),
+    // and the draft is gone.
+    let holder = std::fs::read_to_string(&info).unwrap();
+    assert!(
+        holder.starts_with(&format!("pid {} on ", std::process::id())),
+        "{holder}"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["lock"], "only the lock file is left");
+    match Lock::by_file(&results, &info) {
+        Err(SweepError::Locked { holder, .. }) => {
+            assert!(
+                holder.contains(&format!("pid {}", std::process::id())),
+                "{holder}"
+            )
+        }
+        other => panic!("a second lock was taken: {:?}", other.err()),
+    }
     drop(lock);
     assert!(!info.exists());
     // A holder on this host whose process is gone: taken over.
