@@ -5,7 +5,7 @@
 //! prints an f64 in its shortest form that parses back to the very same bits: nothing is lost.
 //!
 //! ```text
-//! nnsweep-model 1
+//! nnsweep-model 2
 //! run_id h10-e0.005-s1
 //! sizes 2 10 2
 //! weights 1 10 2        ← layer 1: 10 rows of 2 numbers follow
@@ -14,13 +14,17 @@
 //! …
 //! points 400 2          ← optional: the training points, "x1 x2 label" per line
 //! …
+//! test_points 100 2     ← optional (format 2): the test points, the same way
+//! …
 //! end
 //! ```
 //!
-//! The training points are kept for 2-D data only, so that the decision-boundary chart can be
-//! drawn from this file alone, years later: regenerating them from the config would need that
-//! file unchanged and the same random-number streams from every future version of `rand`, and a
-//! silent difference would put points that the model never saw under its regions.
+//! The training and test points are kept for 2-D data only, so that the decision-boundary chart
+//! can be drawn from this file alone, years later: regenerating them from the config would need
+//! that file unchanged and the same random-number streams from every future version of `rand`,
+//! and a silent difference would put points that the model never saw under its regions.
+//!
+//! Format 1 (nnsweep 0.1) had no `test_points` section; it is still read, with no test points.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -29,8 +33,10 @@ use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::nn::Network;
 
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes; it reads this one and every earlier one.
+pub const VERSION: u32 = 2;
+/// The first format with the `test_points` section.
+const TEST_POINTS_SINCE: u32 = 2;
 const MAGIC: &str = "nnsweep-model";
 
 /// Labelled samples stored d×n, as the engine keeps them.
@@ -47,19 +53,28 @@ pub struct SavedModel {
     pub network: Network,
     /// The training points, when the input is 2-D.
     pub points: Option<Points>,
+    /// The test points, when the input is 2-D (none in a format 1 file).
+    pub test_points: Option<Points>,
 }
 
+/// Samples as the engine holds them: d×n features and one label per column.
+pub type Samples<'a> = (ArrayView2<'a, f64>, &'a [u8]);
+
 impl SavedModel {
-    /// Keeps the training points only when they are 2-D (see the module documentation).
-    pub fn new(run_id: &str, network: Network, train_x: ArrayView2<f64>, labels: &[u8]) -> Self {
-        let points = (train_x.nrows() == 2).then(|| Points {
-            x: train_x.to_owned(),
-            labels: labels.to_vec(),
-        });
+    /// Keeps the training and test points only when they are 2-D (see the module
+    /// documentation).
+    pub fn new(run_id: &str, network: Network, train: Samples<'_>, test: Samples<'_>) -> Self {
+        let keep = |(x, labels): Samples<'_>| {
+            (x.nrows() == 2).then(|| Points {
+                x: x.to_owned(),
+                labels: labels.to_vec(),
+            })
+        };
         SavedModel {
             run_id: run_id.to_string(),
             network,
-            points,
+            points: keep(train),
+            test_points: keep(test),
         }
     }
 
@@ -89,8 +104,9 @@ impl SavedModel {
             let _ = writeln!(out, "biases {} {}", l + 1, b.len());
             let _ = writeln!(out, "{}", join(&mut b.iter().map(|v| v.to_string())));
         }
-        if let Some(p) = &self.points {
-            let _ = writeln!(out, "points {} {}", p.labels.len(), p.x.nrows());
+        for (word, points) in [("points", &self.points), ("test_points", &self.test_points)] {
+            let Some(p) = points else { continue };
+            let _ = writeln!(out, "{word} {} {}", p.labels.len(), p.x.nrows());
             for (col, label) in p.x.columns().into_iter().zip(&p.labels) {
                 let _ = writeln!(
                     out,
@@ -118,18 +134,19 @@ pub fn models_dir_for(results_csv: &Path) -> PathBuf {
 }
 
 /// Saves the best model of a finished run where `nnsweep run` keeps it (`[output] save_models`).
-/// `train_x` and `labels` are the samples the run trained on, kept when they are 2-D.
+/// `train` is the samples the run trained on and `test` the dataset's test split, both kept
+/// when they are 2-D.
 pub fn save_run(
     results_csv: &Path,
     run_id: &str,
     network: &Network,
-    train_x: ArrayView2<f64>,
-    labels: &[u8],
+    train: Samples<'_>,
+    test: Samples<'_>,
 ) -> std::io::Result<PathBuf> {
     let path = path_for(&models_dir_for(results_csv), run_id);
     save(
         &path,
-        &SavedModel::new(run_id, network.clone(), train_x, labels),
+        &SavedModel::new(run_id, network.clone(), train, test),
     )?;
     Ok(path)
 }
@@ -270,16 +287,24 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
             format!("not an nnsweep model file (it should start with \"{MAGIC}\")"),
         ));
     }
-    match parts.next().and_then(|v| v.parse::<u32>().ok()) {
-        Some(VERSION) => {}
+    let version = match parts.next().and_then(|v| v.parse::<u32>().ok()) {
+        Some(v @ 1..=VERSION) => v,
         Some(v) => {
             return Err((
                 n,
-                format!("model format {v}, but this nnsweep reads format {VERSION}: use the nnsweep that wrote it"),
+                format!(
+                    "model format {v}, but this nnsweep reads formats 1 to {VERSION}: use the \
+                     nnsweep that wrote it"
+                ),
             ))
         }
-        None => return Err((n, "the format version is missing after the magic word".into())),
-    }
+        None => {
+            return Err((
+                n,
+                "the format version is missing after the magic word".into(),
+            ))
+        }
+    };
     let (n, line) = lines.next("the run_id line")?;
     let run_id = line
         .strip_prefix("run_id ")
@@ -334,64 +359,98 @@ fn parse(text: &str) -> Result<SavedModel, (usize, String)> {
         weights.push(w);
         biases.push(Array1::from(b));
     }
-    let (n, line) = lines.next("\"points\" or \"end\"")?;
-    let points = if line == "end" {
-        None
-    } else {
-        let mut parts = line.split_whitespace();
-        let dims = (parts.next() == Some("points"))
-            .then(|| {
-                parts
-                    .map(|p| p.parse::<usize>().ok())
-                    .collect::<Option<Vec<_>>>()
-            })
-            .flatten()
-            .filter(|d| d.len() == 2)
-            .ok_or((
-                n,
-                format!("expected \"points <n> <d>\" or \"end\", found {line:?}"),
-            ))?;
-        let (count, d) = (dims[0], dims[1]);
-        if d != sizes[0] {
-            return Err((
-                n,
-                format!(
-                    "points have {d} coordinates but the network takes {}",
-                    sizes[0]
-                ),
-            ));
-        }
-        fits(text, d.saturating_add(1), count, n, "points")?;
-        let mut x = Array2::zeros((d, count));
-        let mut labels = Vec::with_capacity(count);
-        let n_out = *sizes.last().expect("two sizes at least");
-        for i in 0..count {
-            let values =
-                lines.numbers(d + 1, &format!("point {} (coordinates then label)", i + 1))?;
-            let label = values[d];
-            if label.fract() != 0.0 || label < 0.0 || label >= n_out as f64 {
-                return Err((
-                    lines.last,
-                    format!("label {label} is not a class of this {n_out}-output network"),
-                ));
-            }
-            x.column_mut(i).assign(&Array1::from(values[..d].to_vec()));
-            labels.push(label as u8);
-        }
-        let (n, line) = lines.next("\"end\"")?;
-        if line != "end" {
-            return Err((
-                n,
-                format!("expected \"end\" after the points, found {line:?}"),
-            ));
-        }
-        Some(Points { x, labels })
+    // The optional sections, in this order, then "end".
+    let mut sections: Vec<&str> = vec!["points"];
+    if version >= TEST_POINTS_SINCE {
+        sections.push("test_points");
+    }
+    let expected = |from: usize| {
+        sections[from..]
+            .iter()
+            .map(|w| format!("\"{w} <n> <d>\""))
+            .chain(std::iter::once("\"end\"".to_string()))
+            .collect::<Vec<_>>()
+            .join(" or ")
     };
+    let mut found: [Option<Points>; 2] = [None, None];
+    let mut next = 0;
+    let (mut n, mut line) = lines.next(&expected(next))?;
+    while line != "end" {
+        let word = line.split_whitespace().next().unwrap_or("");
+        let Some(k) = sections[next..].iter().position(|w| *w == word) else {
+            let why = if word == "test_points" && version < TEST_POINTS_SINCE {
+                format!(
+                    " (test points came with format {TEST_POINTS_SINCE}; this file says \
+                     format {version})"
+                )
+            } else {
+                String::new()
+            };
+            return Err((
+                n,
+                format!("expected {}, found {line:?}{why}", expected(next)),
+            ));
+        };
+        next += k;
+        found[next] = Some(points_section(&mut lines, text, n, line, &sizes)?);
+        next += 1;
+        (n, line) = lines.next(&expected(next))?;
+    }
+    let [points, test_points] = found;
     Ok(SavedModel {
         run_id,
         network: Network { weights, biases },
         points,
+        test_points,
     })
+}
+
+/// One points section whose header `line` (line `n`: `<word> <count> <d>`) was just read:
+/// `count` lines of `d` coordinates and a label, checked against the network's `sizes`.
+fn points_section(
+    lines: &mut Lines<'_>,
+    text: &str,
+    n: usize,
+    line: &str,
+    sizes: &[usize],
+) -> Result<Points, (usize, String)> {
+    let mut parts = line.split_whitespace();
+    let word = parts.next().unwrap_or("");
+    let dims = parts
+        .map(|p| p.parse::<usize>().ok())
+        .collect::<Option<Vec<_>>>()
+        .filter(|d| d.len() == 2)
+        .ok_or((
+            n,
+            format!("expected \"{word} <n> <d>\" (two whole numbers), found {line:?}"),
+        ))?;
+    let (count, d) = (dims[0], dims[1]);
+    if d != sizes[0] {
+        return Err((
+            n,
+            format!("{word}: {d} coordinates but the network takes {}", sizes[0]),
+        ));
+    }
+    fits(text, d.saturating_add(1), count, n, word)?;
+    let mut x = Array2::zeros((d, count));
+    let mut labels = Vec::with_capacity(count);
+    let n_out = *sizes.last().expect("two sizes at least");
+    for i in 0..count {
+        let values = lines.numbers(
+            d + 1,
+            &format!("{word}: point {} (coordinates then label)", i + 1),
+        )?;
+        let label = values[d];
+        if label.fract() != 0.0 || label < 0.0 || label >= n_out as f64 {
+            return Err((
+                lines.last,
+                format!("{word}: label {label} is not a class of this {n_out}-output network"),
+            ));
+        }
+        x.column_mut(i).assign(&Array1::from(values[..d].to_vec()));
+        labels.push(label as u8);
+    }
+    Ok(Points { x, labels })
 }
 
 impl crate::exit::ExitStatus for ModelError {
@@ -415,9 +474,16 @@ mod tests {
             biases: vec![array![0.0, 0.5, -0.25], array![1.0, std::f64::consts::PI]],
         };
         let x = array![[0.5, -1.0, 0.25], [1.5, 2.0, -0.125]];
-        let mut m = SavedModel::new("h3-e0.1-s7", network, x.view(), &[0, 1, 1]);
+        let test = array![[0.75, -3.5], [1e-7, 2.5]];
+        let mut m = SavedModel::new(
+            "h3-e0.1-s7",
+            network,
+            (x.view(), &[0, 1, 1]),
+            (test.view(), &[1, 0]),
+        );
         if !points {
             m.points = None;
+            m.test_points = None;
         }
         m
     }
@@ -434,12 +500,46 @@ mod tests {
     }
 
     #[test]
+    fn a_model_with_training_points_only_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = model(true);
+        m.test_points = None;
+        let path = path_for(dir.path(), &m.run_id);
+        save(&path, &m).unwrap();
+        assert_eq!(load(&path).unwrap(), m);
+    }
+
+    #[test]
     fn points_are_kept_for_2d_inputs_only() {
         let net = Network::init(&[3, 2, 2], 1);
         let x = Array2::zeros((3, 4));
-        assert!(SavedModel::new("a", net, x.view(), &[0; 4])
-            .points
-            .is_none());
+        let m = SavedModel::new("a", net, (x.view(), &[0; 4]), (x.view(), &[0; 4]));
+        assert!(m.points.is_none() && m.test_points.is_none());
+    }
+
+    #[test]
+    fn format_1_files_are_read_without_test_points() {
+        // Format 1 as nnsweep 0.1 wrote it: the same sections, no test points.
+        let v2 = model(true).to_text();
+        let cut = v2.find("test_points").unwrap();
+        let v1 = format!("{}end\n", &v2[..cut]).replace("nnsweep-model 2", "nnsweep-model 1");
+        let m = parse(&v1).unwrap();
+        assert_eq!(m.points, model(true).points);
+        assert!(m.test_points.is_none());
+        // A test_points section in a format 1 file is not format 1: refused, saying why.
+        let mixed = v2.replace("nnsweep-model 2", "nnsweep-model 1");
+        let (line, message) = parse(&mixed).unwrap_err();
+        assert_eq!(line, 19, "{message}");
+        assert!(message.contains("format 2"), "{message}");
+    }
+
+    #[test]
+    fn test_points_beyond_the_bytes_present_are_refused_before_allocating() {
+        let v2 = model(true).to_text();
+        let text = v2.replace("test_points 2 2", "test_points 99999999999999 2");
+        let (line, message) = parse(&text).unwrap_err();
+        assert_eq!(line, 19, "{message}");
+        assert!(message.contains("cannot be in a file"), "{message}");
     }
 
     #[test]
@@ -462,9 +562,9 @@ mod tests {
         let good = model(true).to_text();
         let cases = [
             (
-                good.replace("nnsweep-model 1", "nnsweep-model 2"),
+                good.replace("nnsweep-model 2", "nnsweep-model 3"),
                 "line 1",
-                "format 2",
+                "format 3",
             ),
             ("hello\n".to_string(), "line 1", "not an nnsweep model"),
             (
@@ -483,6 +583,33 @@ mod tests {
                 "truncated",
             ),
             (good.replace("-0.125 1", "-0.125 7"), "line 18", "label 7"),
+            // The test points: their header, a short line, a bad label, order, the end.
+            (
+                good.replace("test_points 2 2", "test_points 2 3"),
+                "line 19",
+                "3 coordinates",
+            ),
+            (
+                good.replace("2.5 0", "2.5"),
+                "line 21",
+                "expected 3 numbers",
+            ),
+            (
+                good.replace("2.5 0", "2.5 2"),
+                "line 21",
+                "test_points: label 2",
+            ),
+            (
+                good.replace("2.5 0\nend", "2.5 0\n0 0 0\nend"),
+                "line 22",
+                "expected \"end\"",
+            ),
+            (
+                good.replace("test_points", "test_pts"),
+                "line 19",
+                "expected \"test_points <n> <d>\" or \"end\"",
+            ),
+            (good.replace("\nend\n", "\n"), "line 22", "truncated"),
         ];
         for (text, line, words) in cases {
             std::fs::write(&path, text).unwrap();
