@@ -174,7 +174,7 @@ pub fn boundary_chart(
                 .flat_map(|t| t.x.columns().into_iter().zip(&t.labels))
             {
                 chart
-                    .draw_series([ring((col[0], col[1]), dot, colour(label as usize))])
+                    .draw_series(ring((col[0], col[1]), dot, colour(label as usize)))
                     .map_err(err)?;
             }
             draw_legend(&legend_area, &legend_title, &entries, fonts)

@@ -46,9 +46,13 @@ pub(super) fn marker_radius(fonts: Fonts) -> i32 {
 }
 
 /// A test point's marker: a hollow ring in its class's colour, as large as a training dot and
-/// stroked as thick as a data line, so that it reads as "not filled" from the back of a room.
-pub(super) fn ring<C>(centre: C, radius: i32, colour: RGBColor) -> Circle<C, i32> {
-    Circle::new(centre, radius, colour.stroke_width(LINE))
+/// stroked as thick as a data line, so that it reads as "not filled" from the back of a room;
+/// over a thin white halo, which keeps it apart from the training dots it falls on.
+pub(super) fn ring<C: Copy>(centre: C, radius: i32, colour: RGBColor) -> [Circle<C, i32>; 2] {
+    [
+        Circle::new(centre, radius, WHITE.stroke_width(LINE + 2)),
+        Circle::new(centre, radius, colour.stroke_width(LINE)),
+    ]
 }
 
 pub(super) fn colour(i: usize) -> RGBColor {
@@ -286,8 +290,9 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                     .map_err(err)?;
             }
             Glyph::Ring(c) => {
-                area.draw(&ring((x0 + gw / 2, cy), marker_radius(fonts), *c))
-                    .map_err(err)?;
+                for circle in ring((x0 + gw / 2, cy), marker_radius(fonts), *c) {
+                    area.draw(&circle).map_err(err)?;
+                }
             }
         }
         area.draw(&Text::new(
