@@ -13,7 +13,7 @@ use nnsweep::model_file;
 /// run trained on (the first 20) but the whole test split.
 const SWEEP: &str = "name = \"b\"\n\
 [data]\nkind = \"circles\"\nsamples = 80\nnoise = 0.1\ntest_fraction = 0.25\nseed = 5\n\
-[train]\nsteps = 200\n\
+[train]\nsteps = 200\nl2 = 0.001\n\
 [grid]\nhidden = [4]\neta = [0.05]\nseed = [2]\ntrain_size = [20]\n\
 [output]\nsave_models = true\n";
 
@@ -109,11 +109,11 @@ fn saved_models_hold_the_test_split_and_the_chart_rings_every_test_point() {
             "legend, class {c}"
         );
     }
-    // The title and legend say what the run was and scored.
+    // The title and legend say what the run was (its l2 too, as it is not 0) and scored.
     let r = &records[0];
     for words in [
         "Hidden 4".to_string(),
-        "η = 0.05".to_string(),
+        "η = 0.05, l2 = 0.001".to_string(),
         "seed 2".to_string(),
         format!(
             "train {:.1} %, test {:.1} %",

@@ -98,10 +98,22 @@ pub fn boundary_chart(
     // A square data area keeps circles round. plotters stacks, from the outside in: the margin,
     // the caption (its height is size/1.24 plus 10 pixels of padding), the label areas.
     let caption = opts.titled(match record {
+        // The remedies, when the run used them: two runs that differ only there would
+        // otherwise have the same title.
         Some(r) => format!(
-            "Hidden {}, η = {}, seed {}",
+            "Hidden {}, η = {}{}{}, seed {}",
             r.hidden.replace('x', "×"),
             r.eta,
+            if r.l2 != 0.0 {
+                format!(", l2 = {}", r.l2)
+            } else {
+                String::new()
+            },
+            if r.dropout != 0.0 {
+                format!(", dropout {}", r.dropout)
+            } else {
+                String::new()
+            },
             r.seed
         ),
         None => format!("Hidden {}: run {}", hidden_sizes(&sizes), model.run_id),
