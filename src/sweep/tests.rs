@@ -69,7 +69,13 @@ fn a_written_run_is_done_when_the_session_is_opened_again() {
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     assert!(session.done().is_empty());
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     assert!(session.done().contains("a"));
     drop(session);
@@ -89,7 +95,13 @@ fn rows_of_another_config_are_refused_unless_forced() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let before = std::fs::read(files.results()).unwrap();
@@ -119,7 +131,13 @@ fn fresh_moves_the_file_and_the_folder_aside() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let fresh = Options {
@@ -228,7 +246,13 @@ fn curve_points_of_runs_without_a_row_are_dropped_on_resume() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     // Run b wrote its points, then was killed before its row.
@@ -262,7 +286,13 @@ fn save_models_set_after_runs_were_done_says_which_lack_a_model() {
     };
     let mut session = Session::open(files.clone(), "h1", &no_models).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let session = Session::open(files, "h1", &options()).unwrap();
