@@ -131,8 +131,13 @@ impl CostModel {
 
 /// A step's cost for `run`'s shape: the engine's own step (backward pass, update, forward
 /// pass, accuracy: what a run repeats `steps` times) on this thread, set up once outside the
-/// clock, then timed in batches that fill `share`; the median batch, so that a moment of
-/// contention on a shared machine does not decide alone.
+/// clock, then timed in batches that fill `share`; the median batch.
+///
+/// Steps are timed on this thread's CPU clock, not the wall clock: what is predicted is
+/// core-seconds, and on a shared machine a wall clock also counts the time the thread waited
+/// for a core. One such wait of 100 ms in a single timed step made a 0.85 core-s run look like
+/// 13. A shape too slow to batch gets two timed steps and the cheaper counts, since the first
+/// also pays for touching fresh workspace memory.
 fn time_shape(run: &RunSpec, data: &Dataset, share: Duration) -> Option<StepCost> {
     let started = Instant::now();
     let share = share.as_secs_f64();
@@ -149,28 +154,70 @@ fn time_shape(run: &RunSpec, data: &Dataset, share: Duration) -> Option<StepCost
     let (x, labels) = data.train.head(r.n_train());
     let x = x.to_owned();
     let mut step = nn::step_for_bench(&recipe, &x, labels);
-    let clock = Instant::now();
-    std::hint::black_box(step());
-    let first = clock.elapsed().as_secs_f64();
+    let mut timed = |b: usize| {
+        let clock = CpuClock::start();
+        for _ in 0..b {
+            std::hint::black_box(step());
+        }
+        clock.seconds() / b as f64
+    };
+    let first = timed(1);
     let left = share - started.elapsed().as_secs_f64();
     if first * 4.0 > left {
-        return Some(StepCost { per_step: first });
+        // Past a whole share, a second step would only double an overrun.
+        let per_step = if first > share {
+            first
+        } else {
+            first.min(timed(1))
+        };
+        return Some(StepCost { per_step });
     }
     // Five batches of b steps in most of what is left.
     let b = ((0.8 * left / 5.0 / first) as usize).clamp(1, 100_000);
-    let mut per_step: Vec<f64> = (0..5)
-        .map(|_| {
-            let clock = Instant::now();
-            for _ in 0..b {
-                std::hint::black_box(step());
-            }
-            clock.elapsed().as_secs_f64() / b as f64
-        })
-        .collect();
+    let mut per_step: Vec<f64> = (0..5).map(|_| timed(b)).collect();
     per_step.sort_by(f64::total_cmp);
     Some(StepCost {
         per_step: per_step[2],
     })
+}
+
+/// The calling thread's CPU time (wall time where the platform has no such clock).
+struct CpuClock {
+    #[cfg(unix)]
+    start: f64,
+    #[cfg(not(unix))]
+    start: Instant,
+}
+
+impl CpuClock {
+    fn start() -> CpuClock {
+        #[cfg(unix)]
+        let start = thread_cpu_seconds();
+        #[cfg(not(unix))]
+        let start = Instant::now();
+        CpuClock { start }
+    }
+
+    fn seconds(&self) -> f64 {
+        #[cfg(unix)]
+        return thread_cpu_seconds() - self.start;
+        #[cfg(not(unix))]
+        return self.start.elapsed().as_secs_f64();
+    }
+}
+
+#[cfg(unix)]
+fn thread_cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the struct we own. The calling thread's
+    // CPU clock always exists (POSIX), so the call does not fail.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+    }
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 /// Wall time of runs costing `costs` seconds each on `threads` threads that take the longest

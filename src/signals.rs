@@ -92,12 +92,14 @@ fn supervise(
     };
     *first.lock().unwrap_or_else(|e| e.into_inner()) = Some(signal);
     control.stop_starting.store(true, SeqCst);
+    // Each word is said before the flag it announces is set: once runs are abandoned the main
+    // thread may end the process, and a word said after that would be lost.
     if grace.is_zero() {
-        control.abandon.store(true, SeqCst);
         say(&format!(
             "{}: stopping; no new run starts and runs in flight are abandoned (--grace 0)",
             name(signal)
         ));
+        control.abandon.store(true, SeqCst);
         return;
     }
     say(&format!(
@@ -110,11 +112,11 @@ fn supervise(
     loop {
         match signals.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(again @ (SIGINT | SIGTERM)) => {
-                control.abandon.store(true, SeqCst);
                 say(&format!(
                     "{} again: abandoning the runs in flight now",
                     name(again)
                 ));
+                control.abandon.store(true, SeqCst);
                 return;
             }
             Ok(other) => say(&format!(
@@ -122,11 +124,11 @@ fn supervise(
                 name(other)
             )),
             Err(RecvTimeoutError::Timeout) => {
-                control.abandon.store(true, SeqCst);
                 say(&format!(
                     "grace time of {} s over: abandoning the runs still in flight",
                     grace.as_secs_f64()
                 ));
+                control.abandon.store(true, SeqCst);
                 return;
             }
             Err(RecvTimeoutError::Disconnected) => return,

@@ -207,13 +207,14 @@ impl Session {
 
     /// Writes one finished run: its curve points and model first, then its row, so a run
     /// whose row is on disk has them too (and resume skips it). `train` is the samples the run
-    /// trained on, kept in the model file when it is 2-D.
+    /// trained on and `test` the dataset's test split, kept in the model file when 2-D.
     pub fn write_run(
         &mut self,
         record: &RunRecord,
         curve: &[CurvePoint],
         best: &Network,
         train: (ArrayView2<'_, f64>, &[u8]),
+        test: (ArrayView2<'_, f64>, &[u8]),
     ) -> Result<(), SweepError> {
         if let Some(curves) = &mut self.curves {
             curves
@@ -224,11 +225,12 @@ impl Session {
                 })?;
         }
         if self.save_models {
-            model_file::save_run(self.files.results(), &record.run_id, best, train.0, train.1)
-                .map_err(|source| SweepError::Write {
+            model_file::save_run(self.files.results(), &record.run_id, best, train, test).map_err(
+                |source| SweepError::Write {
                     path: self.files.model(&record.run_id),
                     source,
-                })?;
+                },
+            )?;
         }
         self.results
             .write(record)

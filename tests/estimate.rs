@@ -45,8 +45,9 @@ fn plan_times_each_shape_and_prints_core_seconds_wall_time_and_the_time_to_ask_f
     let took = number_after(&one, "2 network shapes in ");
     // The budget is 0.8 s (0.3-0.8 s seen on an idle machine); a shape's set-up and first
     // step are outside it, and take up to a second on the shared test machine when it is
-    // oversubscribed (load 11 on 2 cores seen): the bound allows for that.
-    assert!(took < 3.0, "measuring took {took} s: {one}");
+    // oversubscribed (load 11 on 2 cores seen), more on a cold CI machine: the bound allows
+    // for that, and still fails a measurement more than ten times over its budget.
+    assert!(took < 10.0, "measuring took {took} s: {one}");
     let core = number_after(&one, "GFLOP, ");
     assert!(core > 0.0, "{one}");
     assert!(

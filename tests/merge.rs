@@ -1,5 +1,6 @@
 //! `nnsweep merge`: shards of a real sweep (trained through the binary with `--shard k/N`),
-//! merged, give the same report, curves chart and boundary chart as the unsharded sweep.
+//! merged, give the same report, curves chart and boundary chart (test points included) as the
+//! unsharded sweep.
 
 mod common;
 
@@ -69,6 +70,18 @@ fn merged_shards_report_and_plot_like_the_unsharded_sweep() {
         run_ok(d, &["report", "whole/m.csv"])
     );
     let id = &records_without_seconds(&d.join("whole/m.csv"))[0].run_id;
+    // The models, test points included, are the unsharded sweep's.
+    let model = |sweep: &str| {
+        nnsweep::model_file::load(&d.join(format!("{sweep}/m/models/{id}.model"))).unwrap()
+    };
+    let whole_model = model("whole");
+    let n_test = whole_model.test_points.as_ref().map(|t| t.labels.len());
+    assert_eq!(
+        n_test,
+        Some(24),
+        "120 samples × 0.2 test points in the model"
+    );
+    assert_eq!(model("merged"), whole_model);
     for (name, kind_args) in [
         (
             "curves",
@@ -94,6 +107,13 @@ fn merged_shards_report_and_plot_like_the_unsharded_sweep() {
         let merged = std::fs::read(d.join(format!("merged-{name}.svg"))).unwrap();
         assert!(whole.len() > 1000, "{name} chart is nearly empty");
         assert!(whole == merged, "the {name} charts differ");
+        if name == "boundary" {
+            // Test points drawn, one ring each (plus one per class in the legend).
+            let svg = String::from_utf8(merged).unwrap();
+            let rings = svg.matches("fill=\"none\" stroke=\"#1F77B4\"").count()
+                + svg.matches("fill=\"none\" stroke=\"#FF7F0E\"").count();
+            assert_eq!(rings, 24 + 2, "test rings on the merged boundary chart");
+        }
     }
 }
 

@@ -135,6 +135,24 @@ fn the_page_of_a_real_sweep_in_a_real_browser() {
     // Two hidden sizes: a learning-curves chart and a boundary for each.
     assert_eq!(dom.matches("<figure class=\"chart curves\">").count(), 2);
     assert_eq!(dom.matches("<figure class=\"chart boundary\">").count(), 2);
+    // Each boundary rings its 24 test points (120 samples × 0.2) in their class's colour, plus
+    // one ring per class in the legend, which names them.
+    for figure in dom.split("<figure class=\"chart boundary\">").skip(1) {
+        let figure = figure.split("</figure>").next().unwrap();
+        let rings = ["#1F77B4", "#FF7F0E"]
+            .iter()
+            .map(|c| {
+                figure
+                    .matches(&format!("fill=\"none\" stroke=\"{c}\""))
+                    .count()
+            })
+            .sum::<usize>();
+        assert_eq!(rings, 24 + 2, "test rings on a boundary chart");
+        assert!(
+            figure.contains("class 1, test"),
+            "the legend names the test points"
+        );
+    }
 
     // The table's numbers are report --format csv's: every group, every mean and sd.
     let csv_out = nnsweep(d)

@@ -62,9 +62,9 @@ fn results_text() -> String {
 
 const CURVES: &str = "run_id,step,train_acc,test_acc,cost\nh10,0,0.5,0.5,100\nh10,10,0.6,0.55,90\n";
 
-const MODEL: &str = "nnsweep-model 1\nrun_id h2\nsizes 2 2 2\nweights 1 2 2\n0.1 0.2\n0.3 0.4\n\
+const MODEL: &str = "nnsweep-model 2\nrun_id h2\nsizes 2 2 2\nweights 1 2 2\n0.1 0.2\n0.3 0.4\n\
     biases 1 2\n0.5 0.6\nweights 2 2 2\n1 2\n3 4\nbiases 2 2\n0 0\npoints 2 2\n0.5 0.5 0\n\
-    -0.5 1 1\nend\n";
+    -0.5 1 1\ntest_points 2 2\n0.25 -1 1\n0 0.75 0\nend\n";
 
 const TABLE: &str = "a,b,label\n0.1,0.2,0\n0.3,0.4,1\n0.5,0.6,0\n0.7,0.8,1\n0.9,1.0,2\n";
 

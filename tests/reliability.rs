@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,17 +76,20 @@ fn duplicates_two_runs_on_one_results_file_train_each_run_once() {
             .unwrap()
     };
     let first = start();
-    // Wait until the first holds the lock (it names itself in the sweep's folder).
+    // Wait until the first holds the lock and has named itself in the sweep's folder. Not
+    // until the file exists: it is created empty, then written, and a second run started in
+    // between read no pid.
     let lock = dir.path().join("results/s/lock");
-    let until = Instant::now() + Duration::from_secs(20);
-    while !lock.exists() {
+    let holder = format!("pid {}", first.id());
+    let until = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder)) {
         assert!(Instant::now() < until, "the first run never took the lock");
         std::thread::sleep(Duration::from_millis(10));
     }
     let second = start().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+    assert!(stderr.contains(&holder), "{stderr}");
     let first = first.wait_with_output().unwrap();
     assert!(
         first.status.success(),
@@ -265,7 +269,7 @@ fn signals_a_stop_while_the_data_load_exits_3() {
         "name = \"t\"\n[data]\nkind = \"csv\"\npath = \"slow.csv\"\nlabel_column = \"label\"\n\
          [train]\nsteps = 5\n[grid]\nhidden = [3]\neta = [0.1]\nseed = [0]\n",
     );
-    let child = Command::new(assert_cmd::cargo::cargo_bin("nnsweep"))
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nnsweep"))
         .current_dir(dir.path())
         .args(["run", "t.toml"])
         .stderr(Stdio::piped())
@@ -276,11 +280,20 @@ fn signals_a_stop_while_the_data_load_exits_3() {
     wait_for_handler(child.id(), libc::SIGUSR1);
     // SAFETY: kill sends a signal to the child we started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
-    std::thread::sleep(Duration::from_millis(100));
+    // The data go in once the child has taken the signal in (it says so after noting it), not
+    // after a fixed sleep: a load ended before the signal was noted goes on to train.
+    let mut stderr = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap());
+    while !stderr.contains("SIGUSR1: stopping") {
+        assert!(
+            lines.read_line(&mut stderr).unwrap() > 0,
+            "the child ended before it noted SIGUSR1: {stderr}"
+        );
+    }
     std::fs::write(&fifo, "a,b,label\n0,1,0\n1,0,1\n0,0,0\n1,1,1\n0.5,0.5,0\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    lines.read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("SIGUSR1"), "{stderr}");
     assert!(!dir.path().join("results/t.csv").exists());
 }

@@ -69,7 +69,8 @@ enum Command {
     Run(run::RunArgs),
     /// Check a sweep file and list its runs (parameters, sizes, FLOPs) without training.
     Plan(plan::PlanArgs),
-    /// Overfitting tables from results files: mean ± sd over seeds, Markdown, CSV or LaTeX.
+    /// Overfitting tables from results files: mean ± sd over seeds, Markdown, CSV, LaTeX or
+    /// one HTML page.
     ///
     /// Reads one sweep's results or the shards of one sweep (each run counted once; files of
     /// different configs are refused unless --force). Prints the long table (one row per

@@ -20,7 +20,8 @@ pub enum Kind {
     /// Train and test accuracy against the step, from the curves file ([train] log_every):
     /// mean ± sd band per group, seeds faint.
     Curves,
-    /// Class regions of a saved 2-D model with its training points ([output] save_models).
+    /// Class regions of a saved 2-D model with its training points (dots) and test points
+    /// (rings) ([output] save_models).
     Boundary,
 }
 

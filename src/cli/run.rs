@@ -190,7 +190,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         let train = dataset
             .train
             .head(finished.spec.n_train(dataset.train.len()));
-        if let Err(e) = session.write_run(&record, &outcome.curve, &outcome.best, train) {
+        let test = (dataset.test.x.view(), dataset.test.labels.as_slice());
+        if let Err(e) = session.write_run(&record, &outcome.curve, &outcome.best, train, test) {
             // Fail fast: no new run, and the runs in flight give up at their next step
             // (their work could not be saved anyway).
             control.stop_starting.store(true, Ordering::SeqCst);

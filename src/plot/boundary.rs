@@ -1,4 +1,4 @@
-//! The decision boundary of a saved 2-D model, with its points on top.
+//! The decision boundary of a saved 2-D model, with its training and test points on top.
 
 use ndarray::Array2;
 use plotters::prelude::*;
@@ -9,9 +9,11 @@ use crate::model_file::SavedModel;
 use crate::results::RunRecord;
 
 /// Decision boundary of a saved 2-D model, like the lecture's `plot_decision_boundary`: the class
-/// the network predicts over a grid, in light colours, and the training points on top. With the
-/// run's results row, the title says what the run was and scored (hidden sizes, eta, seed,
-/// train and test accuracy) instead of its id.
+/// the network predicts over a grid, in light colours, the training points on top as filled
+/// dots and the test points (model files of format 2) as rings, both in their true class's
+/// colour, so a test point in the other class's region is a visible mistake. With the run's
+/// results row, the title says what the run was and scored (hidden sizes, eta, seed, train and
+/// test accuracy) instead of its id.
 pub fn boundary_chart(
     model: &SavedModel,
     record: Option<&RunRecord>,
@@ -33,9 +35,12 @@ pub fn boundary_chart(
     let n_classes = *sizes.last().expect("at least two sizes");
     let fonts = Fonts::for_size(opts.width, opts.height);
 
-    // Square data window around the points, 10 % margin: circles stay round on a square chart.
+    let test = model.test_points.as_ref();
+    // Square data window around all the points, 10 % margin: circles stay round on a square
+    // chart.
     let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for col in points.x.columns() {
+    let test_columns = test.into_iter().flat_map(|t| t.x.columns());
+    for col in points.x.columns().into_iter().chain(test_columns) {
         x_lo = x_lo.min(col[0]);
         x_hi = x_hi.max(col[0]);
         y_lo = y_lo.min(col[1]);
@@ -57,40 +62,61 @@ pub fn boundary_chart(
         }
     }
     let predicted = model.network.predict(grid.view());
-    let on_points = model.network.predict(points.x.view());
-    let correct = on_points
-        .iter()
-        .zip(&points.labels)
-        .filter(|(a, b)| a == b)
-        .count();
-    let acc = 100.0 * correct as f64 / points.labels.len().max(1) as f64;
+    let accuracy = |p: &crate::model_file::Points| {
+        let on_points = model.network.predict(p.x.view());
+        let correct = on_points
+            .iter()
+            .zip(&p.labels)
+            .filter(|(a, b)| a == b)
+            .count();
+        100.0 * correct as f64 / p.labels.len().max(1) as f64
+    };
     let region = |c: usize| colour(c).mix(0.28);
+    let dot = marker_radius(fonts);
 
     let mut entries: Vec<(Glyph, String)> = (0..n_classes)
         .map(|c| (Glyph::Dot(colour(c)), format!("class {c}, training")))
         .collect();
+    if test.is_some() {
+        entries
+            .extend((0..n_classes).map(|c| (Glyph::Ring(colour(c)), format!("class {c}, test"))));
+    }
     entries.extend((0..n_classes).map(|c| (Glyph::Patch(region(c)), format!("predicted {c}"))));
     // The accuracies go in the legend's title, so the chart's title stays short enough to be
-    // read at full size from the back of a room.
-    let legend_title = match record {
-        Some(r) => format!(
+    // read at full size from the back of a room. Without the results row they are the model's
+    // on the points in the file: the same figures for a model saved by `nnsweep run`.
+    let legend_title = match (record, test) {
+        (Some(r), _) => format!(
             "train {:.1} %, test {:.1} %",
             100.0 * r.train_acc,
             100.0 * r.test_acc
         ),
-        None => format!("training points, {acc:.1} % right"),
+        (None, Some(t)) => format!("train {:.1} %, test {:.1} %", accuracy(points), accuracy(t)),
+        (None, None) => format!("training points, {:.1} % right", accuracy(points)),
     };
     let legend_w = legend_width(&entries, &legend_title, fonts);
     // A square data area keeps circles round. plotters stacks, from the outside in: the margin,
     // the caption (its height is size/1.24 plus 10 pixels of padding), the label areas.
     let caption = opts.titled(match record {
+        // The remedies, when the run used them: two runs that differ only there would
+        // otherwise have the same title.
         Some(r) => format!(
-            "Hidden {}, η = {}, seed {}",
+            "Hidden {}, η = {}{}{}, seed {}",
             r.hidden.replace('x', "×"),
             r.eta,
+            if r.l2 != 0.0 {
+                format!(", l2 = {}", r.l2)
+            } else {
+                String::new()
+            },
+            if r.dropout != 0.0 {
+                format!(", dropout {}", r.dropout)
+            } else {
+                String::new()
+            },
             r.seed
         ),
-        None => format!("Decision boundary of run {}", model.run_id),
+        None => format!("Hidden {}: run {}", hidden_sizes(&sizes), model.run_id),
     });
     let m = fonts.label;
     let y_lab = fonts.label * 3.6;
@@ -149,12 +175,35 @@ pub fn boundary_chart(
                 let p = (col[0], col[1]);
                 chart
                     .draw_series([
-                        Circle::new(p, 5, colour(label as usize).filled()),
-                        Circle::new(p, 5, BLACK.mix(0.7).stroke_width(1)),
+                        Circle::new(p, dot, colour(label as usize).filled()),
+                        Circle::new(p, dot, BLACK.mix(0.7).stroke_width(1)),
                     ])
+                    .map_err(err)?;
+            }
+            // The test points on top, where none is hidden under a training dot.
+            for (col, &label) in test
+                .into_iter()
+                .flat_map(|t| t.x.columns().into_iter().zip(&t.labels))
+            {
+                chart
+                    .draw_series(ring((col[0], col[1]), dot, colour(label as usize)))
                     .map_err(err)?;
             }
             draw_legend(&legend_area, &legend_title, &entries, fonts)
         })()
     })
+}
+
+/// The hidden layer sizes of a network as a title says them: "10", "20×10", "none".
+fn hidden_sizes(sizes: &[usize]) -> String {
+    let hidden = &sizes[1..sizes.len() - 1];
+    if hidden.is_empty() {
+        "none".to_string()
+    } else {
+        hidden
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join("×")
+    }
 }

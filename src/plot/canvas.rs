@@ -39,6 +39,22 @@ pub(super) const PALETTE: [RGBColor; 10] = [
 /// Stroke width of data lines and error bars, in pixels: thick enough for a projector.
 pub(super) const LINE: u32 = 3;
 
+/// Radius of a data point's marker, in pixels: grows with the text, so points stay visible on a
+/// large chart for a slide without crowding a small one.
+pub(super) fn marker_radius(fonts: Fonts) -> i32 {
+    (fonts.tick / 3.0).round().max(4.0) as i32
+}
+
+/// A test point's marker: a hollow ring in its class's colour, as large as a training dot and
+/// stroked as thick as a data line, so that it reads as "not filled" from the back of a room;
+/// over a thin white halo, which keeps it apart from the training dots it falls on.
+pub(super) fn ring<C: Copy>(centre: C, radius: i32, colour: RGBColor) -> [Circle<C, i32>; 2] {
+    [
+        Circle::new(centre, radius, WHITE.stroke_width(LINE + 2)),
+        Circle::new(centre, radius, colour.stroke_width(LINE)),
+    ]
+}
+
 pub(super) fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
@@ -181,8 +197,10 @@ pub(super) enum Glyph {
     },
     /// A filled square: a region or class colour.
     Patch(RGBAColor),
-    /// A filled circle with a dark edge: a data point.
+    /// A filled circle with a dark edge: a training point.
     Dot(RGBColor),
+    /// A hollow ring: a test point.
+    Ring(RGBColor),
     /// A band: a line over a light fill (mean ± sd).
     Band(RGBColor),
 }
@@ -265,10 +283,16 @@ pub(super) fn draw_legend<DB: DrawingBackend>(
                 .map_err(err)?;
             }
             Glyph::Dot(c) => {
-                area.draw(&Circle::new((x0 + gw / 2, cy), 5, c.filled()))
+                let r = marker_radius(fonts);
+                area.draw(&Circle::new((x0 + gw / 2, cy), r, c.filled()))
                     .map_err(err)?;
-                area.draw(&Circle::new((x0 + gw / 2, cy), 5, BLACK.stroke_width(1)))
+                area.draw(&Circle::new((x0 + gw / 2, cy), r, BLACK.stroke_width(1)))
                     .map_err(err)?;
+            }
+            Glyph::Ring(c) => {
+                for circle in ring((x0 + gw / 2, cy), marker_radius(fonts), *c) {
+                    area.draw(&circle).map_err(err)?;
+                }
             }
         }
         area.draw(&Text::new(

@@ -51,9 +51,13 @@ impl Lock {
         let info = files.lock();
         match file.try_lock() {
             Ok(()) => {
-                // Best effort: the message of a second process names us.
-                let _ = std::fs::create_dir_all(files.dir())
-                    .and_then(|()| std::fs::write(&info, holder_text()));
+                // Best effort: the message of a second process names us. Written whole, then
+                // renamed into place, so that a second process never reads it half-written.
+                let _ = std::fs::create_dir_all(files.dir()).and_then(|()| {
+                    let draft = draft_path(&info);
+                    std::fs::write(&draft, holder_text())?;
+                    std::fs::rename(&draft, &info)
+                });
                 Ok(Lock {
                     _file: Some(file),
                     created: None,
@@ -73,13 +77,8 @@ impl Lock {
 
     pub(super) fn by_file(results: &Path, info: &Path) -> Result<Lock, SweepError> {
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(info) {
-                Ok(mut f) => {
-                    f.write_all(holder_text().as_bytes())
-                        .map_err(|source| SweepError::Lock {
-                            path: info.to_path_buf(),
-                            source,
-                        })?;
+            match create_whole(info, &holder_text()) {
+                Ok(()) => {
                     return Ok(Lock {
                         _file: None,
                         created: Some(info.to_path_buf()),
@@ -121,6 +120,31 @@ impl Drop for Lock {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Creates `path` with `text` in it, failing with `AlreadyExists` if it exists, such that no
+/// other process sees it empty: the text is written to a draft first and hard-linked into
+/// place (atomic, and exclusive even on NFS). Where links are refused, an exclusive create and
+/// a write instead (a reader may then see the file empty for a moment, and says so).
+fn create_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let draft = draft_path(path);
+    std::fs::write(&draft, text)?;
+    let linked = std::fs::hard_link(&draft, path);
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
+            f.write_all(text.as_bytes())
+        }
+        other => other,
+    }
+}
+
+/// A file beside `path` that only this process writes.
+fn draft_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.draft", std::process::id()));
+    path.with_file_name(name)
 }
 
 /// `pid 1234 on node7 since 20250314T092653Z`.

@@ -74,7 +74,13 @@ fn a_written_run_is_done_when_the_session_is_opened_again() {
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     assert!(session.done().is_empty());
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     assert!(session.done().contains("a"));
     drop(session);
@@ -94,7 +100,13 @@ fn rows_of_another_config_are_refused_unless_forced() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let before = std::fs::read(files.results()).unwrap();
@@ -124,7 +136,13 @@ fn fresh_moves_the_file_and_the_folder_aside() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let fresh = Options {
@@ -198,10 +216,27 @@ fn the_fallback_lock_file_is_exclusive_and_stale_ones_are_taken_over() {
     let info = dir.path().join("lock");
     let results = dir.path().join("r.csv");
     let lock = Lock::by_file(&results, &info).unwrap();
-    assert!(matches!(
-        Lock::by_file(&results, &info),
-        Err(SweepError::Locked { .. })
-    ));
+    // The lock file is whole the moment it exists (written aside, then linked into place),
+    // and the draft is gone.
+    let holder = std::fs::read_to_string(&info).unwrap();
+    assert!(
+        holder.starts_with(&format!("pid {} on ", std::process::id())),
+        "{holder}"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["lock"], "only the lock file is left");
+    match Lock::by_file(&results, &info) {
+        Err(SweepError::Locked { holder, .. }) => {
+            assert!(
+                holder.contains(&format!("pid {}", std::process::id())),
+                "{holder}"
+            )
+        }
+        other => panic!("a second lock was taken: {:?}", other.err()),
+    }
     drop(lock);
     assert!(!info.exists());
     // A holder on this host whose process is gone: taken over.
@@ -216,7 +251,13 @@ fn curve_points_of_runs_without_a_row_are_dropped_on_resume() {
     let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     // Run b wrote its points, then was killed before its row.
@@ -250,7 +291,13 @@ fn save_models_set_after_runs_were_done_says_which_lack_a_model() {
     };
     let mut session = Session::open(files.clone(), "h1", &no_models).unwrap();
     session
-        .write_run(&record("a", "h1"), &CURVE, &net(), (x.view(), &labels))
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
         .unwrap();
     drop(session);
     let session = Session::open(files, "h1", &options()).unwrap();

@@ -187,6 +187,44 @@ impl Running {
         }
     }
 
+    /// Waits (at most `timeout`) until a run is being trained: the worker threads
+    /// (`nnsweep-worker-*`) have used 50 ms of CPU in all, which only training does (a worker
+    /// reaches its first run in microseconds). The banner line is printed before the workers
+    /// start: a stop signal sent a fixed time after it could land before the run started (on
+    /// a loaded machine) and leave it "not started" instead of "abandoned".
+    #[cfg(target_os = "linux")]
+    pub fn wait_for_training(&self, timeout: Duration) {
+        let end = Instant::now() + timeout;
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let tasks = format!("/proc/{}/task", self.child.id());
+        loop {
+            let mut ticks = 0;
+            for task in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
+                let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                if !comm.starts_with("nnsweep-worker") {
+                    continue;
+                }
+                // utime and stime are fields 14 and 15; the name (field 2) ends with ')'.
+                let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+                let fields: Vec<&str> = stat
+                    .rsplit_once(')')
+                    .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+                if let Some(times) = fields.get(11..13) {
+                    ticks += times.iter().map(|f| f.parse::<u64>().unwrap()).sum::<u64>();
+                }
+            }
+            if ticks * 1000 >= 50 * ticks_per_second {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "no run in training after {timeout:?} (worker threads used {ticks} ticks)"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .args(["-s", name, &self.child.id().to_string()])
@@ -202,7 +240,10 @@ impl Running {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+                // The reader thread ends (and the channel closes) at the pipe's end, which the
+                // exit closed: no line is lost to a reader starved for a while on a loaded
+                // machine, as a 2 s limit allowed. The limit only guards against a hang.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(60)) {
                     self.stderr.push(line);
                 }
                 return (status.code(), start.elapsed());

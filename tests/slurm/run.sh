@@ -197,7 +197,7 @@ until [ -f "$out" ] && [ "$(wc -l <"$out")" -ge 3 ]; do
     [ -n "$(squeue -h -j "$slow" -o %i)" ] || fail "job $slow ended before it could be stopped"
     sleep 0.2
 done
-scancel --batch --signal=USR1 "${slow}_0"
+scancel --batch --signal=USR1 "${slow}_0" || fail "scancel: job $slow ended before USR1 reached it"
 wait_gone "$slow"
 done_rows=$(($(wc -l <"$out") - 1))
 say "job $slow after USR1: $(states "$slow"), exit code $(exit_codes "$slow"); $done_rows of 24 runs in $out"
@@ -226,9 +226,10 @@ out=results/slurm_requeue.shard-0-of-1.csv
 end=$(($(date +%s) + timeout))
 until [ -f "$out" ] && [ "$(wc -l <"$out")" -ge 3 ]; do
     [ "$(date +%s)" -lt "$end" ] || fail "no rows in $out after ${timeout}s"
+    [ -n "$(squeue -h -j "$requeue" -o %i)" ] || fail "job $requeue ended before it could be stopped"
     sleep 0.2
 done
-scancel --batch --signal=USR1 "${requeue}_0"
+scancel --batch --signal=USR1 "${requeue}_0" || fail "scancel: job $requeue ended before USR1 reached it"
 wait_gone "$requeue"
 log="nnsweep-nnsweep-${requeue}_0.out"
 restarts=$(scontrol show job "$requeue" | grep -o 'Restarts=[0-9]*' | head -n 1)

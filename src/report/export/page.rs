@@ -202,7 +202,7 @@ impl Page<'_> {
                     b,
                     "<h2>Decision boundaries</h2>\n<p class=\"note\">For each hidden size, \
                      the first seed of the learning rate with the best mean test accuracy; \
-                     training points on top.</p>"
+                     training points as dots, test points as rings.</p>"
                 );
             }
             if shown == MAX_CHARTS {
