@@ -341,3 +341,38 @@ fn rng_keys_are_read_checked_and_hashed_only_when_not_default() {
     let e = error(&data("rng = \"numpy\""));
     assert!(e.contains("nnsweep") && e.contains("sklearn"), "{e}");
 }
+
+/// The hash of every config shipped in `configs/`, as it was before `validation_fraction`
+/// existed: a new `[data]` key must leave configs that do not use it with their hash (their
+/// results files still resume). A config added to `configs/` must be pinned here too.
+#[test]
+fn the_hash_of_every_shipped_config_is_pinned() {
+    let pinned: &[(&str, &str)] = &[
+        ("circles.toml", "176e022e68a300a0"),
+        ("circles_numpy.toml", "9ce26b098536f793"),
+        ("circles_overfit.toml", "176e022e68a300a0"),
+        ("mixed_sizes_mnist.toml", "4fb63e33a848487e"),
+        ("mnist_overfit.toml", "f9e6b3a278c36311"),
+        ("mnist_small.toml", "a23b2187e499fbd7"),
+        ("mnist_small_numpy.toml", "6bca5194e4f55e13"),
+        ("remedies_mnist.toml", "760f59d877ccf27a"),
+        ("remedies_mnist_full.toml", "a1fad10371888396"),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut found: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let c = Config::load(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, c.settings_hash)
+        })
+        .collect();
+    found.sort();
+    let want: Vec<(String, String)> = pinned
+        .iter()
+        .map(|(n, h)| (n.to_string(), h.to_string()))
+        .collect();
+    assert_eq!(found, want);
+}
