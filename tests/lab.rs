@@ -4,7 +4,7 @@
 mod common;
 
 use common::{nnsweep, write};
-use nnsweep::results::read_records;
+use nnsweep::results::{read_curves, read_records};
 
 /// A circles sweep of 200 points (160 training, 40 test) with a quarter of the training points
 /// carved for validation, selecting on them.
@@ -98,4 +98,110 @@ fn validation_fraction_leaving_no_sample_is_the_inputs_fault() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("needs validation samples"));
+}
+
+/// The texts of the curves chart of `results` (an SVG), for `args` choosing its runs.
+fn curves_svg(dir: &std::path::Path, results: &str, args: &[&str]) -> Vec<String> {
+    let out = dir.join("c.svg");
+    nnsweep(dir)
+        .args(["plot", results, "--kind", "curves", "--out"])
+        .arg(&out)
+        .args(args)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_curves_file_carries_validation_accuracy_to_merge_and_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "v.toml", &config("validation_fraction = 0.25", "", ""));
+    nnsweep(d).args(["run", "v.toml"]).assert().success();
+    let rows = read_curves(&d.join("results/v/curves.csv")).unwrap();
+    assert_eq!(rows.len(), 2 * 4, "2 runs × steps 0, 100, 200, 300");
+    assert!(rows
+        .iter()
+        .all(|r| r.val_acc.is_some_and(|v| (0.0..=1.0).contains(&v))));
+    // The last point's validation accuracy is the row's final one.
+    let records = read_records(&d.join("results/v.csv")).unwrap();
+    for r in &records {
+        let last = rows
+            .iter()
+            .filter(|c| c.run_id == r.run_id)
+            .max_by_key(|c| c.step);
+        assert_eq!(last.unwrap().val_acc, r.final_val_acc, "{}", r.run_id);
+    }
+    let svg = curves_svg(d, "results/v.csv", &[]);
+    assert!(
+        svg.iter().any(|t| t == "validation"),
+        "no validation in the legend: {svg:?}"
+    );
+
+    // Sharded, then merged: the same points, val_acc included.
+    for k in ["0/2", "1/2"] {
+        nnsweep(d)
+            .args(["run", "v.toml", "--shard", k])
+            .assert()
+            .success();
+    }
+    nnsweep(d)
+        .args([
+            "merge",
+            "results/v.shard-0-of-2.csv",
+            "results/v.shard-1-of-2.csv",
+            "--out",
+        ])
+        .arg(d.join("merged/v.csv"))
+        .assert()
+        .success();
+    let sorted = |mut c: Vec<nnsweep::results::CurveRow>| {
+        c.sort_by(|a, b| (&a.run_id, a.step).cmp(&(&b.run_id, b.step)));
+        c
+    };
+    assert_eq!(
+        sorted(read_curves(&d.join("merged/v/curves.csv")).unwrap()),
+        sorted(rows)
+    );
+
+    // Without validation data: the column is there, empty, and the chart has no such line.
+    write(
+        d,
+        "n.toml",
+        &config("", "", "").replace("name = \"v\"", "name = \"n\""),
+    );
+    nnsweep(d).args(["run", "n.toml"]).assert().success();
+    let text = std::fs::read_to_string(d.join("results/n/curves.csv")).unwrap();
+    assert!(
+        text.starts_with("run_id,step,train_acc,val_acc,test_acc,cost\n"),
+        "{text}"
+    );
+    let rows = read_curves(&d.join("results/n/curves.csv")).unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.val_acc.is_none()));
+    let svg = curves_svg(d, "results/n.csv", &[]);
+    assert!(!svg.iter().any(|t| t == "validation") && svg.iter().any(|t| t == "test"));
+}
+
+#[test]
+fn resuming_onto_a_curves_file_without_val_acc_is_refused_and_leaves_it_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "v.toml", &config("validation_fraction = 0.25", "", ""));
+    std::fs::create_dir_all(d.join("results/v")).unwrap();
+    let old = "run_id,step,train_acc,test_acc,cost\nx,0,0.5,0.5,1\n";
+    write(d, "results/v/curves.csv", old);
+    nnsweep(d)
+        .args(["run", "v.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("without the val_acc column"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("results/v/curves.csv")).unwrap(),
+        old
+    );
 }
