@@ -185,6 +185,8 @@ fn the_curves_file_carries_validation_accuracy_to_merge_and_the_chart() {
     assert!(!rows.is_empty() && rows.iter().all(|r| r.val_acc.is_none()));
     let svg = curves_svg(d, "results/n.csv", &[]);
     assert!(!svg.iter().any(|t| t == "validation") && svg.iter().any(|t| t == "test"));
+    let page = std::fs::read_to_string(d.join("results/n/summary.html")).unwrap();
+    assert!(page.contains("test solid, train dashed.") && !page.contains("hollow circles"));
 }
 
 #[test]
