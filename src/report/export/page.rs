@@ -291,7 +291,7 @@ fn slices(records: &[RunRecord], axes: &[GroupKey]) -> Vec<(Option<String>, Vec<
             let label = (!axes.is_empty()).then(|| {
                 axes.iter()
                     .zip(&values)
-                    .map(|(k, v)| format!("{} = {v}", axis_title(*k)))
+                    .map(|(k, v)| report::axis_value(*k, v))
                     .collect::<Vec<_>>()
                     .join(", ")
             });
