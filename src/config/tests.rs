@@ -351,6 +351,7 @@ fn the_hash_of_every_shipped_config_is_pinned() {
         ("circles.toml", "176e022e68a300a0"),
         ("circles_numpy.toml", "9ce26b098536f793"),
         ("circles_overfit.toml", "176e022e68a300a0"),
+        ("circles_select.toml", "2ffab4f0298e246b"), // added with validation_fraction
         ("mixed_sizes_mnist.toml", "4fb63e33a848487e"),
         ("mnist_overfit.toml", "f9e6b3a278c36311"),
         ("mnist_small.toml", "a23b2187e499fbd7"),
