@@ -143,6 +143,7 @@ fn circles() -> Dataset {
         test_fraction: 0.2,
         seed: 0,
         rng: Default::default(),
+        validation_fraction: None,
     })
 }
 

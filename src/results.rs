@@ -163,7 +163,8 @@ impl ResultsWriter {
     }
 }
 
-/// Appends learning-curve points (`run_id,step,train_acc,test_acc,cost`), one line each.
+/// Appends learning-curve points (`run_id,step,train_acc,val_acc,test_acc,cost`), one line
+/// each; `val_acc` is empty when the sweep has no validation data.
 ///
 /// A run's points are written just before its results row; a run killed in between is trained
 /// again on resume and writes its points again, so readers keep the last point of a
@@ -234,18 +235,26 @@ impl CurvesWriter {
     /// Writes all points of one run and flushes them.
     pub fn write(&mut self, run_id: &str, curve: &[CurvePoint]) -> std::io::Result<()> {
         for p in curve {
-            writeln!(
-                self.out,
-                "{run_id},{},{},{},{}",
-                p.step, p.train_acc, p.test_acc, p.cost
-            )?;
+            let row = CurveRow {
+                run_id: run_id.to_string(),
+                step: p.step,
+                train_acc: p.train_acc,
+                val_acc: p.val_acc,
+                test_acc: p.test_acc,
+                cost: p.cost,
+            };
+            self.out.write_all(row.line().as_bytes())?;
         }
         self.out.flush()
     }
 }
 
 /// The columns of a learning-curves file, in order.
-pub const CURVE_COLUMNS: &[&str] = &["run_id", "step", "train_acc", "test_acc", "cost"];
+pub const CURVE_COLUMNS: &[&str] = &["run_id", "step", "train_acc", "val_acc", "test_acc", "cost"];
+
+/// The columns of curves files written before validation data existed: read (their points have
+/// no validation accuracy), never appended to, so that no file mixes the two layouts.
+pub const CURVE_COLUMNS_WITHOUT_VAL: &[&str] = &["run_id", "step", "train_acc", "test_acc", "cost"];
 
 /// The UTF-8 byte order mark some editors put first: every reader skips it.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -263,6 +272,15 @@ pub enum OpenError {
         what: &'static str,
         found: String,
     },
+    /// A curves file without the `val_acc` column (written before validation data existed):
+    /// read by `plot` and `merge`, but not appended to in the newer layout.
+    #[error(
+        "{path} is a learning-curves file without the val_acc column (written by an earlier \
+         nnsweep): it was left unchanged, not mixed with rows of the new layout. Start over with \
+         --fresh (the old sweep folder is kept under another name), or write elsewhere with \
+         --out; plot and merge still read it"
+    )]
+    OlderCurves { path: PathBuf },
     /// A results file of an older nnsweep (0.1's 20 columns, or those and the overfitting
     /// lab's, before the next lecture's): read by `report`, `plot` and `merge`, but not
     /// appended to in the newer layout.
@@ -319,6 +337,13 @@ fn open_for_append(
             path: path.to_path_buf(),
             n: all_columns().count(),
         },
+        Found::Other(_)
+            if what == "learning-curves" && first_line_is(path, CURVE_COLUMNS_WITHOUT_VAL) =>
+        {
+            OpenError::OlderCurves {
+                path: path.to_path_buf(),
+            }
+        }
         Found::Other(found) => OpenError::NotOurs {
             path: path.to_path_buf(),
             what,
@@ -335,14 +360,16 @@ fn open_for_append(
 /// True when the file's first line is an older version's results header (after an optional
 /// BOM).
 fn is_older_results(path: &Path) -> bool {
+    older_headers().iter().any(|h| first_line_is(path, h))
+}
+
+/// True when the file's first line is exactly these columns (after an optional BOM).
+fn first_line_is(path: &Path, columns: &[&str]) -> bool {
     let mut start = Vec::new();
     let read = File::open(path).and_then(|f| f.take(4096).read_to_end(&mut start));
     let start = start.strip_prefix(BOM).unwrap_or(&start);
     let first = start.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    read.is_ok()
-        && older_headers()
-            .iter()
-            .any(|h| first == h.join(",").as_bytes())
+    read.is_ok() && first == columns.join(",").as_bytes()
 }
 
 enum Found {
@@ -559,7 +586,9 @@ impl crate::exit::ExitStatus for ReadError {
 impl crate::exit::ExitStatus for OpenError {
     fn exit_code(&self) -> u8 {
         match self {
-            OpenError::NotOurs { .. } | OpenError::OlderVersion { .. } => crate::exit::BAD_INPUT,
+            OpenError::NotOurs { .. }
+            | OpenError::OlderVersion { .. }
+            | OpenError::OlderCurves { .. } => crate::exit::BAD_INPUT,
             OpenError::Io { source, .. } => crate::exit::write_code(source),
         }
     }
@@ -571,8 +600,23 @@ pub struct CurveRow {
     pub run_id: String,
     pub step: usize,
     pub train_acc: f64,
+    /// None when the sweep has no validation data (an empty field), or the file predates it.
+    #[serde(default)]
+    pub val_acc: Option<f64>,
     pub test_acc: f64,
     pub cost: f64,
+}
+
+impl CurveRow {
+    /// The row as a line of the current layout ([`CURVE_COLUMNS`]), newline included: what
+    /// [`CurvesWriter`] writes and `merge` copies (floats in Rust's shortest exact text).
+    pub fn line(&self) -> String {
+        let val = self.val_acc.map_or_else(String::new, |v| v.to_string());
+        format!(
+            "{},{},{},{val},{},{}\n",
+            self.run_id, self.step, self.train_acc, self.test_acc, self.cost
+        )
+    }
 }
 
 /// Why a curves file could not be read; every variant names the file.
@@ -587,7 +631,8 @@ pub enum CurvesError {
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a curves file: expected the columns run_id,step,train_acc,test_acc,cost"
+        "{path} is not a curves file: expected the columns \
+         run_id,step,train_acc,val_acc,test_acc,cost"
     )]
     NotCurves { path: PathBuf },
     #[error("{path}: line {line}: {message}")]
@@ -604,8 +649,9 @@ impl crate::exit::ExitStatus for CurvesError {
     }
 }
 
-/// Reads a curves file written by [`CurvesWriter`], checking its header so that a results file
-/// passed by mistake is named. A last line without its newline is a row cut by a kill: skipped,
+/// Reads a curves file written by [`CurvesWriter`] (or before `val_acc` existed: its points
+/// read without validation accuracy), checking its header so that a results file passed by
+/// mistake is named. A last line without its newline is a row cut by a kill: skipped,
 /// as results rows are.
 pub fn read_curves(path: &Path) -> Result<Vec<CurveRow>, CurvesError> {
     let bytes = std::fs::read(path).map_err(|source| CurvesError::Io {
@@ -625,7 +671,8 @@ pub fn read_curves(path: &Path) -> Result<Vec<CurveRow>, CurvesError> {
         message: e.to_string(),
     };
     let headers = rdr.headers().map_err(row_error)?.clone();
-    if headers.iter().collect::<Vec<_>>() != CURVE_COLUMNS {
+    let columns = headers.iter().collect::<Vec<_>>();
+    if columns != CURVE_COLUMNS && columns != CURVE_COLUMNS_WITHOUT_VAL {
         return Err(CurvesError::NotCurves {
             path: path.to_path_buf(),
         });
@@ -865,5 +912,61 @@ mod tests {
             .unwrap();
         assert_eq!(read_records(&path).unwrap(), vec![sample("a")]);
         assert!(std::fs::read(&path).unwrap().starts_with(BOM));
+    }
+
+    #[test]
+    fn curve_points_round_trip_with_and_without_validation_accuracy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.csv");
+        let point = |step, val_acc| CurvePoint {
+            step,
+            train_acc: 0.75,
+            val_acc,
+            test_acc: 0.1 + 0.2,
+            cost: 1.5,
+        };
+        let mut w = CurvesWriter::append(&path).unwrap();
+        w.write("a", &[point(0, Some(0.625)), point(10, Some(1.0 / 3.0))])
+            .unwrap();
+        w.write("b", &[point(0, None)]).unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("run_id,step,train_acc,val_acc,test_acc,cost\n")
+                && text.contains("\nb,0,0.75,,0.30000000000000004,1.5\n"),
+            "{text}"
+        );
+        let rows = read_curves(&path).unwrap();
+        let vals: Vec<Option<f64>> = rows.iter().map(|r| r.val_acc).collect();
+        assert_eq!(vals, vec![Some(0.625), Some(1.0 / 3.0), None]);
+        assert_eq!(rows[0].test_acc, 0.1 + 0.2, "bit for bit");
+    }
+
+    #[test]
+    fn a_curves_file_without_val_acc_is_read_but_never_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.csv");
+        let text = format!("{}\nr1,0,0.5,0.25,3\n", CURVE_COLUMNS_WITHOUT_VAL.join(","));
+        std::fs::write(&path, &text).unwrap();
+        let rows = read_curves(&path).unwrap();
+        assert_eq!((rows[0].val_acc, rows[0].test_acc), (None, 0.25));
+        for opened in [
+            CurvesWriter::append(&path).err(),
+            CurvesWriter::append_keeping(&path, &Default::default()).err(),
+        ] {
+            let e = opened.expect("refused");
+            assert!(matches!(e, OpenError::OlderCurves { .. }), "{e}");
+            let m = e.to_string();
+            assert!(m.contains("curves.csv") && m.contains("val_acc") && m.contains("--fresh"));
+            assert_eq!(
+                crate::exit::ExitStatus::exit_code(&e),
+                crate::exit::BAD_INPUT
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "left unchanged"
+        );
     }
 }

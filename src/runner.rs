@@ -231,6 +231,7 @@ mod tests {
             test_fraction: 0.25,
             seed: 0,
             rng: Default::default(),
+            validation_fraction: None,
         })
     }
 

@@ -232,6 +232,7 @@ fn circles_and_moons_are_sklearns_points_and_split() {
             test_fraction: r.get("test_fraction"),
             seed: r.get("seed"),
             rng: DataRng::Sklearn,
+            validation_fraction: None,
         };
         let part = |p: &str| {
             records()
@@ -301,6 +302,7 @@ fn the_test_size_rounds_up_as_sklearn_does() {
         test_fraction: 0.07,
         seed: 3,
         rng: DataRng::Sklearn,
+        validation_fraction: None,
     };
     assert_eq!(spec.n_test(), 8);
 }

@@ -123,6 +123,7 @@ proptest! {
             label_column: "label".into(),
             test_fraction: 0.4,
             seed: 0,
+            validation_fraction: None,
         };
         let (_, largest) = measured(|| {
             table::load(&spec).and_then(|d| nnsweep::data::check_usable(&d, &spec.path).map(|()| d))
@@ -148,6 +149,7 @@ fn the_unmutated_inputs_are_read() {
         label_column: "label".into(),
         test_fraction: 0.4,
         seed: 0,
+        validation_fraction: None,
     };
     let d = table::load(&spec).unwrap();
     nnsweep::data::check_usable(&d, &spec.path).unwrap();

@@ -23,7 +23,9 @@ Training keys ([train]; each also a [grid] / [[variant]] axis, a list of values)
              neuralnetworksanddeeplearning.com's lambda (its cost divides both terms by n)
   dropout = P        each hidden unit dropped with probability P at each training step (0: none)
   augment = \"shift\"  each training image plus its 4 one-pixel shifts (square images only)
-  select = \"validation\"  keep the model best on validation data (default \"train\")
+  select = \"validation\"  keep the model best on validation data (default \"train\"): [data]
+             validation = N (mnist) or validation_fraction = F (circles, moons, csv: that part
+             of the training samples, seeded by [data] seed, carved before train_size)
   patience = S       stop a run S steps after the selecting accuracy last improved
   cost = \"quadratic\"|\"cross_entropy\"   summed over samples (default: the lecture's quadratic)
   output = \"sigmoid\"|\"softmax\"          the output layer's function (default sigmoid)

@@ -81,6 +81,16 @@ pub(super) fn canonical_text(data: &DataSource, train: &TrainSettings) -> String
         },
         data_rng == DataRng::default(),
     );
+    let validation_fraction = match data {
+        DataSource::Synthetic(spec) => spec.validation_fraction,
+        DataSource::Csv(spec) => spec.validation_fraction,
+        DataSource::Mnist(_) => None,
+    };
+    text.extra(
+        "data.validation_fraction",
+        validation_fraction.map_or_else(String::new, |f| float(f.get())),
+        validation_fraction.is_none(),
+    );
     text.extra("dropout", float(train.dropout), train.dropout == 0.0);
     text.extra(
         "augment",

@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::values::{
     Count, Eta, Fraction, HiddenLayers, Name, NonEmpty, NonNegative, OpenFraction, Probability,
+    ValFraction,
 };
 
 #[derive(Deserialize)]
@@ -55,6 +56,8 @@ pub(super) struct RawData {
     pub(super) factor: Option<Spanned<OpenFraction>>,
     pub(super) test_fraction: Option<Spanned<Fraction>>,
     pub(super) seed: Option<u64>,
+    // circles, moons and csv (mnist has validation images of its own)
+    pub(super) validation_fraction: Option<Spanned<ValFraction>>,
     // circles and moons
     pub(super) rng: Option<Spanned<RawDataRng>>,
     // mnist and csv

@@ -404,3 +404,88 @@ fn rng_keys_are_read_checked_and_hashed_only_when_not_default() {
     let e = error(&data("rng = \"numpy\""));
     assert!(e.contains("nnsweep") && e.contains("sklearn"), "{e}");
 }
+
+/// The hash of every config shipped in `configs/`, as it was before `validation_fraction`
+/// existed: a new `[data]` key must leave configs that do not use it with their hash (their
+/// results files still resume). A config added to `configs/` must be pinned here too.
+#[test]
+fn the_hash_of_every_shipped_config_is_pinned() {
+    let pinned: &[(&str, &str)] = &[
+        ("circles.toml", "176e022e68a300a0"),
+        ("circles_numpy.toml", "9ce26b098536f793"),
+        ("circles_overfit.toml", "176e022e68a300a0"),
+        ("circles_select.toml", "2ffab4f0298e246b"), // added with validation_fraction
+        ("mixed_sizes_mnist.toml", "4fb63e33a848487e"),
+        ("mnist_overfit.toml", "f9e6b3a278c36311"),
+        ("mnist_small.toml", "a23b2187e499fbd7"),
+        ("mnist_small_numpy.toml", "6bca5194e4f55e13"),
+        ("next_lecture_mnist.toml", "7403c9544149c69a"), // added with issue 10
+        ("remedies_mnist.toml", "760f59d877ccf27a"),
+        ("remedies_mnist_full.toml", "a1fad10371888396"),
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut found: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let c = Config::load(&p).unwrap();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, c.settings_hash)
+        })
+        .collect();
+    found.sort();
+    let want: Vec<(String, String)> = pinned
+        .iter()
+        .map(|(n, h)| (n.to_string(), h.to_string()))
+        .collect();
+    assert_eq!(found, want);
+}
+
+#[test]
+fn validation_fraction_is_read_checked_where_it_is_written_and_hashed_only_when_set() {
+    let set = |f: &str| {
+        GOOD.replace(
+            "noise = 0.1",
+            &format!("noise = 0.1\nvalidation_fraction = {f}"),
+        )
+    };
+    let c = parse(&set("0.25")).unwrap();
+    let DataSource::Synthetic(spec) = &c.data else {
+        panic!("{:?}", c.data)
+    };
+    assert_eq!(spec.validation_fraction.map(|f| f.get()), Some(0.25));
+    assert!(hash::canonical_text(&c.data, &c.train).ends_with("\ndata.validation_fraction=0.25"));
+    assert_ne!(c.settings_hash, parse(GOOD).unwrap().settings_hash);
+    // Outside (0, 1): refused at its line, by the value's own check.
+    for bad in ["0", "1", "1.5", "-0.2"] {
+        let e = error(&set(bad));
+        assert!(
+            e.contains("line 7") && e.contains("strictly between 0 and 1"),
+            "{e}"
+        );
+    }
+    // 500 samples, 100 test: 400 training, of which 0.001 is no sample at all.
+    let e = error(&set("0.001"));
+    assert!(
+        e.contains("sweep.toml:7: `data.validation_fraction`") && e.contains("0 for validation"),
+        "{e}"
+    );
+    // MNIST has its own validation images: refused, saying which key to use.
+    let mnist = "name = \"m\"\n[data]\nkind = \"mnist\"\npath = \"x.pkl.gz\"\n\
+                 validation_fraction = 0.2\n[train]\nsteps = 1\n\
+                 [grid]\nhidden = [10]\neta = [5e-3]\nseed = [0]\n";
+    let e = error(mnist);
+    assert!(
+        e.contains("`data.validation_fraction`") && e.contains("validation = N"),
+        "{e}"
+    );
+    // csv: read, and checked against the rows when they are loaded (see data::validation).
+    let csv = "name = \"t\"\n[data]\nkind = \"csv\"\npath = \"a.csv\"\nlabel_column = \"y\"\n\
+               validation_fraction = 0.5\n[train]\nsteps = 1\n\
+               [grid]\nhidden = [10]\neta = [5e-3]\nseed = [0]\n";
+    let DataSource::Csv(spec) = parse(csv).unwrap().data else {
+        panic!()
+    };
+    assert_eq!(spec.validation_fraction.map(|f| f.get()), Some(0.5));
+}

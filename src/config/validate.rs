@@ -179,6 +179,7 @@ pub(super) fn resolve_data(
                 test_fraction,
                 seed,
                 rng,
+                validation_fraction: validation_fraction(raw),
             };
             let n_test = spec.n_test();
             if n_test == 0 || n_test >= samples {
@@ -193,6 +194,12 @@ pub(super) fn resolve_data(
                     ),
                 ));
             }
+            // The training part's size is known before the points are drawn: a fraction that
+            // leaves a part empty is refused here, at its line (the loader asks the same).
+            if let (Some(f), Some(raw_f)) = (spec.validation_fraction, &raw.validation_fraction) {
+                f.n_val(samples - n_test)
+                    .map_err(|e| invalid(raw_f.span(), "data.validation_fraction", e))?;
+            }
             Ok(DataSource::Synthetic(spec))
         }
         DataKind::Mnist => {
@@ -205,6 +212,16 @@ pub(super) fn resolve_data(
             )?;
             not_for("test_path", raw.test_path.as_ref().map(|p| p.span()))?;
             not_for("label_column", raw.label_column.as_ref().map(|c| c.span()))?;
+            if let Some(f) = &raw.validation_fraction {
+                return Err(invalid(
+                    f.span(),
+                    "data.validation_fraction",
+                    "is not used with kind = \"mnist\": MNIST has validation images of its own; \
+                     use `validation = N` instead (e.g. validation = 10000, the course file's \
+                     validation part) and remove validation_fraction"
+                        .into(),
+                ));
+            }
             let path = data_path(raw, config_path, invalid, MNIST_PATH_HINT)?;
             let count = |c: &Option<Spanned<Count>>| c.as_ref().map(|c| c.get_ref().0);
             Ok(DataSource::Mnist(MnistSpec {
@@ -269,9 +286,15 @@ pub(super) fn resolve_data(
                 label_column: label_column.get_ref().clone(),
                 test_fraction,
                 seed: raw.seed.unwrap_or(0),
+                validation_fraction: validation_fraction(raw),
             }))
         }
     }
+}
+
+/// `validation_fraction`, for the kinds that carve their validation split from training.
+fn validation_fraction(raw: &RawData) -> Option<crate::data::ValidationFraction> {
+    raw.validation_fraction.as_ref().map(|f| f.get_ref().0)
 }
 
 const MNIST_PATH_HINT: &str = "the course's mnist.pkl.gz, a folder holding the four MNIST IDX \

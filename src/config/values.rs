@@ -1,5 +1,7 @@
 //! Validated values: each refuses a bad value in its own deserializer, where toml can point at
 //! the offending line and key.
+//!
+//! [`ValidationFraction`]: crate::data::ValidationFraction
 
 use serde::{Deserialize, Deserializer};
 
@@ -121,6 +123,19 @@ impl<'de> Deserialize<'de> for OpenFraction {
             refuse::<D, _>(format!(
                 "must be strictly between 0 and 1, got {v}; e.g. 0.8"
             ))
+        }
+    }
+}
+
+/// `validation_fraction`: checked by [`ValidationFraction`] itself, refused where toml points.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ValFraction(pub(super) crate::data::ValidationFraction);
+
+impl<'de> Deserialize<'de> for ValFraction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match crate::data::ValidationFraction::new(f64::deserialize(d)?) {
+            Ok(f) => Ok(ValFraction(f)),
+            Err(message) => refuse::<D, _>(message),
         }
     }
 }

@@ -10,8 +10,10 @@ pub mod mnist;
 pub mod pickle;
 pub mod synthetic;
 pub mod table;
+pub mod validation;
 
 pub use error::DataError;
+pub use validation::ValidationFraction;
 
 use ndarray::{s, Array2, ArrayView2};
 
@@ -29,14 +31,46 @@ pub enum DataSource {
 /// Loads (or generates) the dataset once for the whole sweep.
 ///
 /// Every loaded dataset passes [`check_usable`] here, the one place all loaders go through.
+///
+/// `validation_fraction` is carved here, after the checks and before anything else sees the
+/// training split (so `train_size` subsets what is left of it).
 pub fn load(source: &DataSource) -> Result<Dataset, DataError> {
-    let (dataset, path) = match source {
-        DataSource::Synthetic(spec) => return Ok(synthetic::generate(spec)),
-        DataSource::Mnist(spec) => (mnist::load(spec)?, &spec.path),
-        DataSource::Csv(spec) => (table::load(spec)?, &spec.path),
+    let (dataset, carve) = match source {
+        DataSource::Synthetic(spec) => (
+            synthetic::generate(spec),
+            spec.validation_fraction.map(|f| (f, spec.seed, None)),
+        ),
+        DataSource::Mnist(spec) => {
+            let dataset = mnist::load(spec)?;
+            check_usable(&dataset, &spec.path)?;
+            (dataset, None)
+        }
+        DataSource::Csv(spec) => {
+            let dataset = table::load(spec)?;
+            check_usable(&dataset, &spec.path)?;
+            (
+                dataset,
+                spec.validation_fraction
+                    .map(|f| (f, spec.seed, Some(&spec.path))),
+            )
+        }
     };
-    check_usable(&dataset, path)?;
-    Ok(dataset)
+    match carve {
+        None => Ok(dataset),
+        Some((fraction, seed, path)) => {
+            let name = dataset.name.clone();
+            dataset
+                .carve_validation(fraction, seed)
+                .map_err(|message| DataError::Request {
+                    // Generated data have no file: the config reader checked their sizes
+                    // already (it knows them), so this names them only for completeness.
+                    path: path
+                        .cloned()
+                        .unwrap_or_else(|| format!("generated {name}").into()),
+                    message: format!("[data] {message}"),
+                })
+        }
+    }
 }
 
 /// Refuses data nothing can be learned or measured from, which would otherwise train and
@@ -158,35 +192,6 @@ impl Dataset {
     /// Number of validation samples (0: none).
     pub fn n_val(&self) -> usize {
         self.validation.as_ref().map_or(0, Split::len)
-    }
-
-    /// Moves `round(fraction · n)` training samples, picked at random (seeded) and kept in their
-    /// order, to a validation split: `validation_fraction` for data without a validation part
-    /// of their own. The test split is untouched. A fraction of 0 leaves the dataset as it is.
-    pub fn carve_validation(mut self, fraction: f64, seed: u64) -> Dataset {
-        use rand::SeedableRng;
-        let n = self.train.len();
-        let k = ((fraction * n as f64).round() as usize).min(n.saturating_sub(1));
-        if k == 0 {
-            return self;
-        }
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x7661_6c69_6461_7465);
-        let mut picked = rand::seq::index::sample(&mut rng, n, k).into_vec();
-        picked.sort_unstable();
-        let mut is_val = vec![false; n];
-        for &i in &picked {
-            is_val[i] = true;
-        }
-        let rest: Vec<usize> = (0..n).filter(|&i| !is_val[i]).collect();
-        let take = |idx: &[usize]| {
-            let x = self.train.x.select(ndarray::Axis(1), idx);
-            let labels = idx.iter().map(|&i| self.train.labels[i]).collect();
-            Split::new(x, labels)
-        };
-        let (train, validation) = (take(&rest), take(&picked));
-        self.train = train;
-        self.validation = Some(validation);
-        self
     }
 
     /// Feeds everything training sees into a hash: the name, the class count, and every value

@@ -54,6 +54,8 @@ pub struct SyntheticSpec {
     pub seed: u64,
     /// The stream the seed starts.
     pub rng: DataRng,
+    /// Fraction of the training points moved to a validation split (seeded by `seed`).
+    pub validation_fraction: Option<super::ValidationFraction>,
 }
 
 impl SyntheticSpec {
@@ -238,6 +240,7 @@ mod tests {
             test_fraction: 0.2,
             seed,
             rng: DataRng::Nnsweep,
+            validation_fraction: None,
         }
     }
 
@@ -284,6 +287,7 @@ mod tests {
             test_fraction: 0.0,
             seed: 1,
             rng: DataRng::Nnsweep,
+            validation_fraction: None,
         };
         let d = generate(&spec);
         assert_eq!(d.train.len(), 101);

@@ -27,8 +27,10 @@ pub struct TableSpec {
     pub label_column: String,
     /// Fraction of rows held out for testing when there is no `test_path`.
     pub test_fraction: f64,
-    /// Seed of that hold-out shuffle.
+    /// Seed of that hold-out shuffle, and of the validation split.
     pub seed: u64,
+    /// Fraction of the training rows moved to a validation split.
+    pub validation_fraction: Option<super::ValidationFraction>,
 }
 
 /// Rows of one file: features row-major, labels, and the feature column names.
@@ -233,6 +235,7 @@ mod tests {
             label_column: "y".into(),
             test_fraction: 0.25,
             seed: 1,
+            validation_fraction: None,
         }
     }
 

@@ -38,6 +38,8 @@ pub struct TrainData<'a> {
 pub struct CurvePoint {
     pub step: usize,
     pub train_acc: f64,
+    /// None when the run has no validation samples.
+    pub val_acc: Option<f64>,
     pub test_acc: f64,
     pub cost: f64,
 }
@@ -199,9 +201,27 @@ fn train_in<'a, T: Precise>(
         work.evaluate().0
     };
     let by_validation = recipe.select() == Select::Validation;
-    // The selecting accuracy of `net`, whose training accuracy is `acc`.
-    let mut selecting = |net: &Model<T>, acc: f64| match (by_validation, &mut val_work, val_in) {
-        (true, Some(work), Some(input)) => accuracy(net, work, input),
+    let (log_every, steps, eval_every) = (recipe.log_every(), recipe.steps(), recipe.eval_every());
+    // Whether the evaluation at `step` is a curve point: the first evaluation at or after each
+    // multiple of `log_every` (every multiple when evaluating every step, as the lecture), and
+    // the last step. Evaluations come every `eval_every` steps, so the previous one was
+    // `step − eval_every`.
+    let logged = |step: usize| {
+        log_every > 0
+            && (step.is_multiple_of(log_every)
+                || step == steps
+                || step / log_every > step.saturating_sub(eval_every) / log_every)
+    };
+    // The validation accuracy of `net` at `step`, computed only when it selects or is logged.
+    let mut validation = |net: &Model<T>, step: usize| match (&mut val_work, val_in) {
+        (Some(work), Some(input)) if by_validation || logged(step) => {
+            Some(accuracy(net, work, input))
+        }
+        _ => None,
+    };
+    // The selecting accuracy: validation's when selecting on it, else the training one.
+    let selecting = |acc: f64, val: Option<f64>| match (by_validation, val) {
+        (true, Some(val)) => val,
         _ => acc,
     };
 
@@ -217,24 +237,24 @@ fn train_in<'a, T: Precise>(
 
     work.forward(&net, train_in);
     let (mut acc, mut cost) = work.evaluate();
-    let mut selection = Selection::new(&net, selecting(&net, acc), acc);
+    let mut val = validation(&net, 0);
+    let mut selection = Selection::new(&net, selecting(acc, val), acc);
     let mut curve = Vec::new();
-    let (log_every, steps, eval_every) = (recipe.log_every(), recipe.steps(), recipe.eval_every());
-    // A curve point at the first evaluation at or after each multiple of `log_every` (every
-    // multiple when evaluating every step, as the lecture), and at the last step.
-    let mut logged = 0;
-    let mut record = |step: usize, acc: f64, cost: f64, net: &Model<T>, tw: &mut Workspace<T>| {
-        if log_every > 0 && (step == 0 || step / log_every > logged / log_every || step == steps) {
-            logged = step;
+    let mut record = |step: usize,
+                      (acc, val, cost): (f64, Option<f64>, f64),
+                      net: &Model<T>,
+                      tw: &mut Workspace<T>| {
+        if logged(step) {
             curve.push(CurvePoint {
                 step,
                 train_acc: acc,
+                val_acc: val,
                 test_acc: accuracy(net, tw, test_in),
                 cost,
             });
         }
     };
-    record(0, acc, cost, &net, &mut test_work);
+    record(0, (acc, val, cost), &net, &mut test_work);
 
     let mut diverged = false;
     let mut stopped_step = steps;
@@ -267,8 +287,9 @@ fn train_in<'a, T: Precise>(
             stopped_step = step;
             break;
         }
-        selection.consider(step, selecting(&net, acc), acc, &net);
-        record(step, acc, cost, &net, &mut test_work);
+        val = validation(&net, step);
+        selection.consider(step, selecting(acc, val), acc, &net);
+        record(step, (acc, val, cost), &net, &mut test_work);
         if recipe
             .patience()
             .is_some_and(|p| step - selection.best_step >= p)

@@ -57,7 +57,6 @@ pub fn accuracy_chart(
     let lo = ((lo - 2.0) / 5.0).floor().max(0.0) * 5.0;
     let hi = (((hi + 2.0) / 5.0).ceil() * 5.0).min(100.0).max(lo + 5.0);
 
-    let series_name = axis_title(series);
     let mut entries: Vec<(Glyph, String)> = first
         .cols
         .iter()
@@ -69,7 +68,7 @@ pub fn accuracy_chart(
                     dashed: false,
                     marker: None,
                 },
-                format!("{series_name} = {v}"),
+                report::axis_value(series, v),
             )
         })
         .collect();

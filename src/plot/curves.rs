@@ -1,4 +1,5 @@
-//! Learning curves: train and test accuracy against the step, from the sweep's curves file.
+//! Learning curves: train, validation (when the sweep has validation data) and test accuracy
+//! against the step, from the sweep's curves file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,8 @@ pub const MAX_CURVES: usize = 10;
 /// Most runs on one chart, all groups together.
 const MAX_RUNS: usize = 200;
 
-/// Learning curves: test (solid) and train (dashed) accuracy against the step, one colour per
+/// Learning curves: test (solid), train (dashed) and, when the curves have it, validation (solid
+/// with hollow circles) accuracy against the step, one colour per
 /// group of runs (runs differing only by seed). A group of several seeds is drawn as its mean
 /// with a ± 1 sd band, each seed faint beneath; a group of one run as its line.
 /// `runs` lists the run ids; `names` groups and names them as [`super::describe_runs`] does.
@@ -59,14 +61,20 @@ pub fn curves_chart(
         }
     }
     // Each run's points by step, the last of a repeated step kept (a run redone after a kill).
-    let curve = |id: &str| -> Vec<(usize, f64, f64)> {
-        let mut m: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+    let curve = |id: &str| -> Vec<(usize, Accuracies)> {
+        let mut m: BTreeMap<usize, Accuracies> = BTreeMap::new();
         for r in &by_run[id] {
-            m.insert(r.step, (100.0 * r.train_acc, 100.0 * r.test_acc));
+            let pct = |a: f64| Some(100.0 * a);
+            m.insert(
+                r.step,
+                [pct(r.train_acc), r.val_acc.and_then(pct), pct(r.test_acc)],
+            );
         }
-        m.into_iter().map(|(s, (tr, te))| (s, tr, te)).collect()
+        m.into_iter().collect()
     };
-    let curves: Vec<Vec<(usize, f64, f64)>> = runs.iter().map(|id| curve(id)).collect();
+    let curves: Vec<Vec<(usize, Accuracies)>> = runs.iter().map(|id| curve(id)).collect();
+    // Validation is drawn when any chosen run has it (a sweep has it for all runs or none).
+    let with_val = curves.iter().flatten().any(|(_, a)| a[VAL].is_some());
     let group_of = |k: usize| names.group_of.get(k).copied().unwrap_or(k);
     let fonts = Fonts::for_size(opts.width, opts.height);
     let max_step = curves
@@ -79,33 +87,35 @@ pub fn curves_chart(
     let lo = curves
         .iter()
         .flatten()
-        .map(|p| p.1.min(p.2))
+        .flat_map(|p| p.1.into_iter().flatten())
         .fold(100.0f64, f64::min);
     let lo = ((lo - 2.0) / 5.0).floor().max(0.0) * 5.0;
 
-    // Mean and sd per group and step, over the group's runs that reached the step.
-    type Band = Vec<(f64, f64, f64, f64, f64)>; // step, train mean, train sd, test mean, test sd
-    let mut bands: Vec<(usize, usize, Band)> = Vec::new(); // group, runs, band
+    // Mean and sd per group, step and series, over the group's runs that reached the step.
+    let mut bands: Vec<(usize, usize, Vec<BandPoint>)> = Vec::new(); // group, runs, band
     for g in 0..n_groups {
         let members: Vec<usize> = (0..runs.len()).filter(|&k| group_of(k) == g).collect();
-        let mut at: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        let mut at: BTreeMap<usize, [Vec<f64>; 3]> = BTreeMap::new();
         for &k in &members {
-            for &(s, tr, te) in &curves[k] {
-                let e = at.entry(s).or_default();
-                e.0.push(tr);
-                e.1.push(te);
+            for (s, accs) in &curves[k] {
+                let e = at.entry(*s).or_default();
+                for (values, a) in e.iter_mut().zip(accs) {
+                    values.extend(a);
+                }
             }
         }
         let band = at
             .into_iter()
-            .map(|(s, (tr, te))| {
-                let (a, b) = (crate::report::Stat::of(&tr), crate::report::Stat::of(&te));
+            .map(|(s, values)| {
+                let stat = |v: &Vec<f64>| {
+                    (!v.is_empty()).then(|| {
+                        let st = crate::report::Stat::of(v);
+                        (st.mean, st.sd.unwrap_or(0.0))
+                    })
+                };
                 (
                     s as f64,
-                    a.mean,
-                    a.sd.unwrap_or(0.0),
-                    b.mean,
-                    b.sd.unwrap_or(0.0),
+                    [stat(&values[0]), stat(&values[1]), stat(&values[2])],
                 )
             })
             .collect();
@@ -139,22 +149,21 @@ pub fn curves_chart(
             (glyph, label)
         })
         .collect();
-    entries.push((
-        Glyph::Line {
-            colour: RGBColor(60, 60, 60),
-            dashed: false,
-            marker: None,
-        },
-        "test".into(),
-    ));
-    entries.push((
-        Glyph::Line {
-            colour: RGBColor(60, 60, 60),
-            dashed: true,
-            marker: None,
-        },
-        "train".into(),
-    ));
+    let grey = RGBColor(60, 60, 60);
+    for series in SERIES {
+        if series == VAL && !with_val {
+            continue;
+        }
+        let (dashed, marker) = style(series);
+        entries.push((
+            Glyph::Line {
+                colour: grey,
+                dashed,
+                marker,
+            },
+            NAMES[series].into(),
+        ));
+    }
     if several {
         entries.push((
             Glyph::Line {
@@ -212,21 +221,23 @@ pub fn curves_chart(
                     continue;
                 }
                 let c = colour(*g);
-                for (mean, sd) in [(1usize, 2usize), (3, 4)] {
-                    let pick = |p: &(f64, f64, f64, f64, f64), i: usize| match i {
-                        1 => p.1,
-                        2 => p.2,
-                        3 => p.3,
-                        _ => p.4,
-                    };
-                    let mut poly: Vec<(f64, f64)> = band
+                for series in SERIES {
+                    let stats: Vec<(f64, (f64, f64))> = band
                         .iter()
-                        .map(|p| (p.0, (pick(p, mean) + pick(p, sd)).min(100.0)))
+                        .filter_map(|p| p.1[series].map(|st| (p.0, st)))
+                        .collect();
+                    if stats.is_empty() {
+                        continue;
+                    }
+                    let mut poly: Vec<(f64, f64)> = stats
+                        .iter()
+                        .map(|(s, (mean, sd))| (*s, (mean + sd).min(100.0)))
                         .collect();
                     poly.extend(
-                        band.iter()
+                        stats
+                            .iter()
                             .rev()
-                            .map(|p| (p.0, (pick(p, mean) - pick(p, sd)).max(lo))),
+                            .map(|(s, (mean, sd))| (*s, (mean - sd).max(lo))),
                     );
                     chart
                         .draw_series([Polygon::new(poly, c.mix(0.18).filled())])
@@ -239,36 +250,89 @@ pub fn curves_chart(
                     continue;
                 }
                 let faint = colour(g).mix(0.35).stroke_width(1);
-                chart
-                    .draw_series(LineSeries::new(
-                        pts.iter().map(|p| (p.0 as f64, p.2)),
-                        faint,
-                    ))
-                    .map_err(err)?;
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        pts.iter().map(|p| (p.0 as f64, p.1)),
-                        6,
-                        4,
-                        faint,
-                    ))
-                    .map_err(err)?;
+                for series in SERIES {
+                    let line: Vec<(f64, f64)> = pts
+                        .iter()
+                        .filter_map(|(s, a)| a[series].map(|v| (*s as f64, v)))
+                        .collect();
+                    draw(&mut chart, series, line, faint, (6, 4), 2)?;
+                }
             }
             for (g, _, band) in &bands {
                 let c = colour(*g).stroke_width(LINE);
-                chart
-                    .draw_series(LineSeries::new(band.iter().map(|p| (p.0, p.3)), c))
-                    .map_err(err)?;
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        band.iter().map(|p| (p.0, p.1)),
-                        10,
-                        6,
-                        c,
-                    ))
-                    .map_err(err)?;
+                for series in SERIES {
+                    let line: Vec<(f64, f64)> = band
+                        .iter()
+                        .filter_map(|p| p.1[series].map(|(mean, _)| (p.0, mean)))
+                        .collect();
+                    draw(&mut chart, series, line, c, (10, 6), 4)?;
+                }
             }
             draw_legend(&legend_area, &names.legend_title, &entries, fonts)
         })()
     })
+}
+
+/// Train, validation and test accuracy (%) at a step; validation is None without it.
+type Accuracies = [Option<f64>; 3];
+/// A step and, per series, the mean and sd over a group's runs.
+type BandPoint = (f64, [Option<(f64, f64)>; 3]);
+
+const TRAIN: usize = 0;
+const VAL: usize = 1;
+const TEST: usize = 2;
+const SERIES: [usize; 3] = [TRAIN, VAL, TEST];
+const NAMES: [&str; 3] = ["train", "validation", "test"];
+
+/// How a series is told apart whatever its colour: test solid, train dashed, validation solid
+/// with hollow circles (dashed, marker).
+fn style(series: usize) -> (bool, Option<bool>) {
+    match series {
+        TRAIN => (true, None),
+        VAL => (false, Some(false)),
+        _ => (false, None),
+    }
+}
+
+/// Most markers on one validation line: enough to tell it, few enough to keep it a line.
+const MARKERS: usize = 12;
+
+/// Draws one series' line in its [`style`]: `dash` is the train line's (length, gap), `radius`
+/// the validation markers'.
+fn draw<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    series: usize,
+    line: Vec<(f64, f64)>,
+    style_: ShapeStyle,
+    dash: (u32, u32),
+    radius: u32,
+) -> Result<(), String> {
+    if line.is_empty() {
+        return Ok(());
+    }
+    let (dashed, marker) = style(series);
+    if dashed {
+        chart
+            .draw_series(DashedLineSeries::new(line, dash.0, dash.1, style_))
+            .map_err(err)?;
+        return Ok(());
+    }
+    if marker.is_some() {
+        let every = line.len().div_ceil(MARKERS).max(1);
+        chart
+            .draw_series(
+                line.iter()
+                    .step_by(every)
+                    .map(|&p| Circle::new(p, radius, style_)),
+            )
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(LineSeries::new(line, style_))
+        .map_err(err)?;
+    Ok(())
 }

@@ -124,7 +124,7 @@ pub fn describe_runs(
         let values: Vec<KeyValue> = rows.iter().map(|r| k.value(r)).collect();
         if values.iter().all(|v| *v == values[0]) {
             if varying_in_sweep.contains(&k) || filter.iter().any(|(f, _)| *f == k) {
-                common.push(format!("{} = {}", report::axis_title(k), values[0]));
+                common.push(report::axis_value(k, &values[0]));
             }
         } else {
             differ.push((k, values));
@@ -133,7 +133,7 @@ pub fn describe_runs(
     let label = |i: usize| {
         differ
             .iter()
-            .map(|(k, v)| format!("{} = {}", report::axis_title(*k), v[i]))
+            .map(|(k, v)| report::axis_value(*k, &v[i]))
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -407,4 +407,38 @@ mod tests {
         assert!((p.cells[0][0].unwrap().mean - 0.2).abs() < 1e-12);
         assert_eq!(p.cells[1][0], None);
     }
+
+    #[test]
+    fn an_unset_axis_reads_none_in_titles_legends_and_filters_never_an_empty_value() {
+        let unset = rec("a", "10", 0.1, 1, 0.9, 0.8);
+        let mut fifty = rec("b", "10", 0.1, 1, 0.9, 0.7);
+        fifty.patience = Some(50);
+        let patience: GroupKey = "patience".parse().unwrap();
+        assert_eq!(patience.value(&unset), KeyValue::Unset);
+        assert_eq!(
+            axis_value(patience, &patience.value(&unset)),
+            "patience = none"
+        );
+        assert_eq!(
+            axis_value(patience, &patience.value(&fifty)),
+            "patience = 50"
+        );
+        // Unset sorts before any value, and is what `--where patience=none` (or `patience=`)
+        // picks.
+        assert!(patience.value(&unset) < patience.value(&fifty));
+        let rs = [unset.clone(), fifty.clone()];
+        for f in ["patience=none", "patience="] {
+            let picked = filter(&rs, f, "--where").unwrap();
+            assert_eq!(picked.len(), 1);
+            assert_eq!(picked[0].run_id, "a");
+        }
+        let conds = parse_filter("patience=, eta=0.10", "--where").unwrap();
+        assert_eq!(describe_filter(&conds), "patience = none, η = 0.1");
+        // A chart's legend and title, from the runs' rows.
+        let names = crate::plot::describe_runs(&rs, &["a".into(), "b".into()], &[]);
+        assert_eq!(names.group_labels, ["patience = none", "patience = 50"]);
+        assert!(!names.common.contains("= ,") && !names.common.ends_with("= "));
+        let names = crate::plot::describe_runs(&rs, &["a".into()], &conds);
+        assert!(names.common.contains("patience = none"), "{}", names.common);
+    }
 }

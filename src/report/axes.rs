@@ -227,6 +227,9 @@ impl Ord for HiddenSize {
 /// The value one group takes on one key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum KeyValue {
+    /// An empty cell: a setting the run did not use (`patience` unset: it never stopped
+    /// early). Shown as "none", never as nothing after an `=`.
+    Unset,
     Hidden(HiddenSize),
     Float(OrdF64),
     Text(String),
@@ -239,8 +242,11 @@ impl KeyValue {
         if key == GroupKey::HIDDEN {
             return KeyValue::Hidden(HiddenSize::parse(text));
         }
+        if text.trim().is_empty() {
+            return KeyValue::Unset;
+        }
         match text.trim().parse::<f64>() {
-            Ok(x) if !text.trim().is_empty() => KeyValue::Float(OrdF64(x)),
+            Ok(x) => KeyValue::Float(OrdF64(x)),
             _ => KeyValue::Text(text.to_string()),
         }
     }
@@ -250,7 +256,7 @@ impl KeyValue {
         match self {
             KeyValue::Float(x) => Some(x.0),
             KeyValue::Hidden(h) => h.single().map(|n| n as f64),
-            KeyValue::Text(_) => None,
+            KeyValue::Text(_) | KeyValue::Unset => None,
         }
     }
 
@@ -258,6 +264,7 @@ impl KeyValue {
     /// compare as numbers (`eta=0.010` matches 0.01), everything else as written.
     pub fn matches(&self, text: &str) -> bool {
         match (self, text.trim().parse::<f64>()) {
+            (KeyValue::Unset, _) => text.trim().is_empty() || text.trim() == UNSET,
             (KeyValue::Float(x), Ok(want)) => x.0 == want,
             _ => self.to_string() == text.trim(),
         }
@@ -271,6 +278,7 @@ impl std::fmt::Display for KeyValue {
             // Rust's shortest round-trip form: 0.005, 0.0005, 1e-7.
             KeyValue::Float(x) => write!(f, "{}", x.0),
             KeyValue::Text(s) => f.write_str(s),
+            KeyValue::Unset => f.write_str(UNSET),
         }
     }
 }
@@ -313,13 +321,23 @@ pub fn parse_filter(filter: &str, flag: &str) -> Result<Vec<(GroupKey, String)>,
     Ok(conds)
 }
 
-/// A filter as a title says it: `hidden = 50, η = 0.02, n_train = 40`.
+/// How an unset value reads in titles, labels and filters (`--where patience=none`).
+const UNSET: &str = "none";
+
+/// A filter as a title says it: `hidden = 50, η = 0.02, n_train = 40`; values as the results
+/// show them (`eta=0.010` reads 0.01, `patience=` reads none).
 pub fn describe_filter(conds: &[(GroupKey, String)]) -> String {
     conds
         .iter()
-        .map(|(k, v)| format!("{} = {v}", axis_title(*k)))
+        .map(|(k, v)| axis_value(*k, &KeyValue::of(*k, v)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `η = 0.005`, `patience = none`: how every title, legend and caption names an axis and its
+/// value, so that none of them prints a key with nothing after its `=`.
+pub fn axis_value(k: GroupKey, v: &KeyValue) -> String {
+    format!("{} = {v}", axis_title(k))
 }
 
 /// How an axis is named in titles and legends: η for eta, λ (l2) for l2, else the column.

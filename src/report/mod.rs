@@ -16,7 +16,8 @@ use crate::results::{read_records, ReadError, RunRecord, COLUMNS};
 
 pub use aggregate::{summarize, Group, Metric, Pivot, Stat, Summary};
 pub use axes::{
-    axis_title, describe_filter, filter, parse_filter, GroupKey, HiddenSize, KeyValue, OrdF64,
+    axis_title, axis_value, describe_filter, filter, parse_filter, GroupKey, HiddenSize, KeyValue,
+    OrdF64,
 };
 pub use export::{
     render, rounded, sweep_page, to_csv, to_latex, to_markdown, Exporter, Format, Page, Tables,

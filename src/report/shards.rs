@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::{load, ReportError};
 use crate::layout::SweepFiles;
-use crate::results::{read_records, ResultsWriter};
+use std::io::Write;
+
+use crate::results::{read_curves, read_records, CurveRow, ResultsWriter, BOM, CURVE_COLUMNS};
 
 /// What a merge wrote.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,61 +83,61 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path, force: bool) -> Result<Merge
     }
     drop(rows);
 
-    // Curves: the lines of each run's owning shard, the last point of a (run, step) kept (a
-    // run redone after a kill wrote its points twice), in shard order then file order.
-    let mut curves_out: Option<csv::Writer<std::fs::File>> = None;
-    let mut header: Option<csv::StringRecord> = None;
+    // Curves: the points of each run's owning shard, the last of a (run, step) kept (a run
+    // redone after a kill wrote its points twice), in shard order then file order, written in
+    // the current layout (a file from before `val_acc` gets that column empty). Shards whose
+    // curves files have different columns are refused rather than mixed.
+    let mut curves_out: Option<std::io::BufWriter<std::fs::File>> = None;
+    let mut header: Option<(PathBuf, String)> = None;
     let (mut curve_runs, mut points) = (HashSet::new(), 0usize);
+    let target = files.curves();
     for (i, shard) in shards.iter().enumerate() {
         let path = SweepFiles::of_results(shard).curves();
         if !path.exists() {
             continue;
         }
         let mine = owned_by(i);
-        let (head, lines) = read_curve_lines(&path)?;
+        let (head, rows) = read_curve_rows(&path)?;
         match &header {
-            None => header = Some(head.clone()),
-            Some(h) if *h != head => {
+            None => header = Some((path.clone(), head)),
+            Some((first, h)) if *h != head => {
                 return Err(ReportError::NotResults {
                     path,
                     why: format!(
-                        "its columns ({}) differ from the first shard's curves file ({})",
-                        head.iter().collect::<Vec<_>>().join(","),
-                        h.iter().collect::<Vec<_>>().join(",")
+                        "its columns ({head}) differ from those of {} ({h}), written by \
+                         another nnsweep; merge shards written by one version",
+                        first.display()
                     ),
                 })
             }
             Some(_) => {}
         }
-        // The last line of each (run, step) wins; their order is the file's.
-        let mut last: HashMap<(String, String), usize> = HashMap::new();
-        for (k, line) in lines.iter().enumerate() {
-            let key = (line[0].to_string(), line[1].to_string());
-            last.insert(key, k);
+        // The last row of each (run, step) wins; their order is the file's.
+        let mut last: HashMap<(&str, usize), usize> = HashMap::new();
+        for (k, row) in rows.iter().enumerate() {
+            last.insert((row.run_id.as_str(), row.step), k);
         }
-        let target = files.curves();
         if curves_out.is_none() {
             std::fs::create_dir_all(files.dir()).map_err(write_err(files.dir()))?;
-            let mut w = csv::Writer::from_writer(
+            let mut w = std::io::BufWriter::new(
                 std::fs::File::create(&target).map_err(write_err(&target))?,
             );
-            w.write_record(&head)
-                .map_err(|e| write_err(&target)(e.into()))?;
+            writeln!(w, "{}", CURVE_COLUMNS.join(",")).map_err(write_err(&target))?;
             curves_out = Some(w);
         }
         let w = curves_out.as_mut().expect("created above");
-        for (k, line) in lines.iter().enumerate() {
-            let key = (line[0].to_string(), line[1].to_string());
-            if mine.contains(&line[0]) && last.get(&key) == Some(&k) {
-                w.write_record(line)
-                    .map_err(|e| write_err(&target)(e.into()))?;
-                curve_runs.insert(line[0].to_string());
+        for (k, row) in rows.iter().enumerate() {
+            let key = (row.run_id.as_str(), row.step);
+            if mine.contains(row.run_id.as_str()) && last.get(&key) == Some(&k) {
+                w.write_all(row.line().as_bytes())
+                    .map_err(write_err(&target))?;
+                curve_runs.insert(row.run_id.clone());
                 points += 1;
             }
         }
     }
     if let Some(mut w) = curves_out {
-        w.flush().map_err(write_err(&files.curves()))?;
+        w.flush().map_err(write_err(&target))?;
     }
 
     // Models: copied from the owning shard's folder.
@@ -165,33 +167,21 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path, force: bool) -> Result<Merge
     })
 }
 
-/// The header and whole lines of a curves file, read as plain CSV records so that columns
-/// added later are carried over unchanged. A last line without its newline (a kill while
-/// writing) is left out, as every reader does.
-fn read_curve_lines(
-    path: &Path,
-) -> Result<(csv::StringRecord, Vec<csv::StringRecord>), ReportError> {
-    // The typed reader checks the header and every value first.
-    crate::results::read_curves(path).map_err(|e| ReportError::NotResults {
+/// The header line and the rows of a curves file (either layout), read and checked by the
+/// curves reader.
+fn read_curve_rows(path: &Path) -> Result<(String, Vec<CurveRow>), ReportError> {
+    let not_curves = |why: String| ReportError::NotResults {
         path: path.to_path_buf(),
-        why: e.to_string(),
-    })?;
-    let bytes = std::fs::read(path).map_err(|e| ReportError::NotResults {
-        path: path.to_path_buf(),
-        why: e.to_string(),
-    })?;
-    let whole = match bytes.iter().rposition(|&b| b == b'\n') {
-        Some(i) => &bytes[..=i],
-        None => &bytes[..0],
+        why,
     };
-    let mut rdr = csv::Reader::from_reader(whole);
-    let bad = |e: csv::Error| ReportError::NotResults {
-        path: path.to_path_buf(),
-        why: e.to_string(),
-    };
-    let head = rdr.headers().map_err(bad)?.clone();
-    let lines = rdr.records().collect::<Result<Vec<_>, _>>().map_err(bad)?;
-    Ok((head, lines))
+    let rows = read_curves(path).map_err(|e| not_curves(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| not_curves(e.to_string()))?;
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    let head = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let head = String::from_utf8_lossy(head)
+        .trim_end_matches('\r')
+        .to_string();
+    Ok((head, rows))
 }
 
 /// True when `a` and `b` name the same existing file (or the same path when `b` is new).

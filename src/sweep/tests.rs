@@ -54,6 +54,7 @@ fn points() -> (ndarray::Array2<f64>, Vec<u8>) {
 const CURVE: [CurvePoint; 1] = [CurvePoint {
     step: 10,
     train_acc: 0.75,
+    val_acc: None,
     test_acc: 0.5,
     cost: 1.5,
 }];

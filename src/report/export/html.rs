@@ -85,7 +85,7 @@ pub(super) fn tables_html(b: &mut String, summary: &Summary, metric: Metric, tab
                 axis_title(ck)
             );
             for (k, v) in &p.fixed {
-                let _ = write!(caption, ", {} = {v}", axis_title(*k));
+                let _ = write!(caption, ", {}", crate::report::axis_value(*k, v));
             }
             let _ = writeln!(
                 b,

@@ -138,7 +138,7 @@ impl Page<'_> {
     }
 
     /// Learning curves, one chart per hidden size (one band per group of seeds in it: mean ±
-    /// sd, seeds faint).
+    /// sd, seeds faint), validation among them when the curves have it.
     fn curves(&self, b: &mut String) {
         let Some(sweep) = &self.sweep else { return };
         let Ok(rows) = crate::results::read_curves(&sweep.curves()) else {
@@ -147,6 +147,16 @@ impl Page<'_> {
         let with_curve: BTreeSet<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
         let per_hidden = slices(self.records, &[GroupKey::HIDDEN]);
         let _ = writeln!(b, "<h2>Learning curves</h2>");
+        // Validation is its own line when the sweep has validation data: say how to tell it.
+        let lines = if rows.iter().any(|r| r.val_acc.is_some()) {
+            "test solid, train dashed, validation solid with hollow circles"
+        } else {
+            "test solid, train dashed"
+        };
+        let _ = writeln!(
+            b,
+            "<p class=\"note\">Accuracy against the step: {lines}.</p>"
+        );
         for (_, recs) in per_hidden.iter().take(MAX_CHARTS) {
             let ids: Vec<String> = seed_groups(recs)
                 .into_iter()
@@ -281,7 +291,7 @@ fn slices(records: &[RunRecord], axes: &[GroupKey]) -> Vec<(Option<String>, Vec<
             let label = (!axes.is_empty()).then(|| {
                 axes.iter()
                     .zip(&values)
-                    .map(|(k, v)| format!("{} = {v}", axis_title(*k)))
+                    .map(|(k, v)| report::axis_value(*k, v))
                     .collect::<Vec<_>>()
                     .join(", ")
             });
