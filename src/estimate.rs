@@ -1,6 +1,8 @@
 //! What a sweep will cost, from measurement: a few training steps of each distinct network
 //! shape are timed on this machine, with the engine and precision each run will use, and a run
-//! then costs `per_step × steps` core-seconds. `plan` prints that per run and for the
+//! then costs `per_step × steps` core-seconds (a mini-batch run, whose updates are smaller and
+//! whose evaluations are separate passes: `per_step` for each full step's worth of its FLOPs).
+//! `plan` prints that per run and for the
 //! sweep (core-seconds, wall time on `threads` threads for each shard, the `--time` to ask
 //! for); `run`'s ETA divides the remaining cost by the throughput it measures.
 //!
@@ -12,7 +14,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::data::Dataset;
-use crate::nn::{self, Engine, Precision, Recipe};
+use crate::nn::{self, Cost, Engine, Functions, Precision, Recipe};
 use crate::plan::{RunSpec, Shard};
 
 /// The rate `--no-measure` assumes (what one recent x86 core reaches in f64 on large
@@ -24,7 +26,8 @@ pub const TIME_MARGIN: f64 = 1.5;
 /// Seconds added to `--time`: the 120 s stop before the limit in the job scripts, and start-up.
 pub const TIME_SLACK: f64 = 180.0;
 
-/// What decides a run's cost: its layer sizes, training samples, engine and precision.
+/// What decides the cost of a run's full-batch step: its layer sizes, training samples,
+/// engine, precision and functions (a tanh or a softmax costs more than a sigmoid).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Shape {
     sizes: Vec<usize>,
@@ -32,6 +35,8 @@ struct Shape {
     engine: Engine,
     precision: Precision,
     l2: bool,
+    functions: Functions,
+    cost: Cost,
 }
 
 impl Shape {
@@ -43,6 +48,8 @@ impl Shape {
             engine: r.engine(),
             precision: r.precision(),
             l2: r.l2() > 0.0,
+            functions: r.functions(),
+            cost: r.cost(),
         }
     }
 }
@@ -52,8 +59,13 @@ impl Shape {
 /// milliseconds against steps that number in the thousands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepCost {
-    /// Each gradient-descent step.
+    /// Each full-batch gradient-descent step.
     pub per_step: f64,
+    /// That step's floating-point operations: a run costs `per_step` for each `step_flops`
+    /// of [`Recipe::flops`], which counts a mini-batch run's smaller updates and its
+    /// evaluation passes. (A full-batch run's `flops()` is `steps × step_flops`, so its cost
+    /// is `per_step × steps` exactly.)
+    pub step_flops: f64,
 }
 
 /// Seconds of one core for each run of a sweep.
@@ -100,8 +112,7 @@ impl CostModel {
             let left = budget.saturating_sub(started.elapsed());
             let share = left / (shapes.len() - i) as u32;
             if let Some(cost) = time_shape(run, data, share) {
-                let step_flops = run.recipe.flops() / run.recipe.steps() as f64;
-                flops += step_flops;
+                flops += cost.step_flops;
                 seconds += cost.per_step;
                 costs.push((shape.clone(), cost));
             }
@@ -123,6 +134,7 @@ impl CostModel {
     pub fn run_seconds(&self, run: &RunSpec) -> f64 {
         let shape = Shape::of(run);
         match self.costs.iter().find(|(s, _)| *s == shape) {
+            Some((_, c)) if c.step_flops > 0.0 => c.per_step * run.recipe.flops() / c.step_flops,
             Some((_, c)) => c.per_step * run.recipe.steps() as f64,
             None => run.recipe.flops() / self.flop_rate,
         }
@@ -149,8 +161,12 @@ fn time_shape(run: &RunSpec, data: &Dataset, share: Duration) -> Option<StepCost
         .steps(1)
         .engine(r.engine())
         .precision(r.precision())
+        .cost(r.cost())
+        .output(r.output())
+        .activation(r.activation())
         .check(r.n_train(), r.n_eval())
         .ok()?;
+    let step_flops = recipe.flops();
     let (x, labels) = data.train.head(r.n_train());
     let x = x.to_owned();
     let mut step = nn::step_for_bench(&recipe, &x, labels);
@@ -170,7 +186,10 @@ fn time_shape(run: &RunSpec, data: &Dataset, share: Duration) -> Option<StepCost
         } else {
             first.min(timed(1))
         };
-        return Some(StepCost { per_step });
+        return Some(StepCost {
+            per_step,
+            step_flops,
+        });
     }
     // Five batches of b steps in most of what is left.
     let b = ((0.8 * left / 5.0 / first) as usize).clamp(1, 100_000);
@@ -178,6 +197,7 @@ fn time_shape(run: &RunSpec, data: &Dataset, share: Duration) -> Option<StepCost
     per_step.sort_by(f64::total_cmp);
     Some(StepCost {
         per_step: per_step[2],
+        step_flops,
     })
 }
 
