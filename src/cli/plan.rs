@@ -73,8 +73,13 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         dataset.test.len(),
         config.results_hash(&dataset)
     );
+    // The id column as wide as the longest id: the next lecture's ids run past 50 characters.
+    let w = runs
+        .iter()
+        .map(|r| r.id.chars().count())
+        .fold(40, usize::max);
     println!(
-        "{:<5} {:<40} {:>9} {:>8} {:>7} {:>9} {:>10} {:>10}",
+        "{:<5} {:<w$} {:>9} {:>8} {:>7} {:>9} {:>10} {:>10}",
         "#", "run id", "params", "train", "steps", "eta", "GFLOP", "core-s"
     );
     let mut total = 0.0;
@@ -82,7 +87,7 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode> {
         let flops = run.flops();
         total += flops;
         println!(
-            "{:<5} {:<40} {:>9} {:>8} {:>7} {:>9} {:>10.2} {:>10.2}",
+            "{:<5} {:<w$} {:>9} {:>8} {:>7} {:>9} {:>10.2} {:>10.2}",
             run.index,
             run.id,
             run.n_params(),
