@@ -22,10 +22,14 @@ mod model;
 pub mod network;
 #[cfg(test)]
 mod next_tests;
+#[cfg(test)]
+pub(crate) use test_data::random_data;
 mod packed;
 mod passes;
 mod recipe;
 mod select;
+#[cfg(test)]
+mod test_data;
 pub mod train;
 
 pub use backprop::cost_and_gradient;
