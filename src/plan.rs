@@ -71,6 +71,13 @@ pub enum PlanError {
     Recipe(#[from] RecipeError),
     #[error(transparent)]
     Augment(#[from] NotSquare),
+    /// Said here rather than by the recipe's check, which knows nothing of the config's keys.
+    #[error(
+        "select = \"validation\" needs validation data, and this sweep has none: add \
+         [data] validation = N (mnist: the file's own validation images) or \
+         validation_fraction = F (circles, moons, csv: carved from the training part)"
+    )]
+    NoValidation,
 }
 
 /// Every run of the sweep: the runs of `[grid]`, then those of each `[[variant]]` not already
@@ -133,6 +140,9 @@ fn expand_grid(config: &Config, grid: &Grid, data: &Dataset) -> Result<Vec<RunSp
     let (n_eval, n_val) = (data.n_eval(), data.n_val());
     if augments.contains(&Augment::Shift) {
         image_side(d)?;
+    }
+    if n_val == 0 && selects.contains(&Select::Validation) {
+        return Err(PlanError::NoValidation);
     }
     let mut runs = Vec::new();
     for hidden in &grid.hidden {

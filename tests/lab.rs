@@ -87,7 +87,7 @@ fn validation_fraction_leaving_no_sample_is_the_inputs_fault() {
         .code(2)
         .stderr(predicates::str::contains("validation_fraction"))
         .stderr(predicates::str::contains("v.toml"));
-    // select = "validation" without any validation data stays the clear error it was.
+    // select = "validation" without any validation data: the error says which keys give some.
     write(
         dir.path(),
         "s.toml",
@@ -97,7 +97,8 @@ fn validation_fraction_leaving_no_sample_is_the_inputs_fault() {
         .args(["run", "s.toml"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("needs validation samples"));
+        .stderr(predicates::str::contains("needs validation data"))
+        .stderr(predicates::str::contains("validation_fraction = F"));
 }
 
 /// The texts of the curves chart of `results` (an SVG), for `args` choosing its runs.
