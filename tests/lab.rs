@@ -143,6 +143,12 @@ fn the_curves_file_carries_validation_accuracy_to_merge_and_the_chart() {
         svg.iter().any(|t| t == "validation"),
         "no validation in the legend: {svg:?}"
     );
+    // The page says how many validation samples there were.
+    let page = std::fs::read_to_string(d.join("results/v/summary.html")).unwrap();
+    assert!(
+        page.contains("<tr><th>validation samples</th><td>"),
+        "no validation samples on the page"
+    );
 
     // Sharded, then merged: the same points, val_acc included.
     for k in ["0/2", "1/2"] {
@@ -188,6 +194,7 @@ fn the_curves_file_carries_validation_accuracy_to_merge_and_the_chart() {
     assert!(!svg.iter().any(|t| t == "validation") && svg.iter().any(|t| t == "test"));
     let page = std::fs::read_to_string(d.join("results/n/summary.html")).unwrap();
     assert!(page.contains("test solid, train dashed.") && !page.contains("hollow circles"));
+    assert!(!page.contains("validation samples"));
 }
 
 #[test]

@@ -154,11 +154,11 @@ pub fn esc(s: &str) -> String {
 }
 
 const CSS: &str = "
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1000px;margin:2em auto;
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.8em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #ddd}
-table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}
-th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}
+table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums;font-size:.94em}
+th,td{padding:.3em .4em;border-bottom:1px solid #ddd;text-align:right}td{white-space:nowrap}
 thead th{border-bottom:2px solid #888}caption{caption-side:top;text-align:left;font-weight:600;
 padding:.3em 0}table.facts th{text-align:left;color:#555}table.facts td{text-align:left}
 td.none{color:#aaa}.note{color:#555;font-size:.9em}pre{background:#f6f6f6;padding:.8em;

@@ -64,6 +64,12 @@ impl Page<'_> {
         };
         fact("data", distinct(|x| x.dataset.clone()));
         fact("training samples", distinct(|x| x.n_train.to_string()));
+        if r.iter().any(|x| x.n_val.is_some_and(|n| n > 0)) {
+            fact(
+                "validation samples",
+                distinct(|x| x.n_val.map_or_else(|| "none".into(), |n| n.to_string())),
+            );
+        }
         fact("test samples", distinct(|x| x.n_test.to_string()));
         fact("runs", format!("{runs} ({diverged} diverged)"));
         fact("config hash", distinct(|x| x.config_hash.clone()));
