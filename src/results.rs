@@ -680,47 +680,50 @@ pub fn read_curves(path: &Path) -> Result<Vec<CurveRow>, CurvesError> {
     rdr.deserialize().map(|r| r.map_err(row_error)).collect()
 }
 
+/// A row of a circles run with the lecture's settings in every later column, for the tests
+/// of the modules that read, merge or write rows.
+#[cfg(test)]
+pub(crate) fn sample(run_id: &str) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        dataset: "circles".into(),
+        n_train: 400,
+        n_test: 100,
+        hidden: "10".into(),
+        n_params: 52,
+        eta: 5e-3,
+        l2: 0.0,
+        seed: 1,
+        steps: 100,
+        best_step: 90,
+        train_acc: 0.875,
+        test_acc: 0.83,
+        gap: 0.045,
+        final_train_acc: 0.87,
+        final_test_acc: 0.82,
+        final_cost: 12.5,
+        diverged: false,
+        seconds: 0.25,
+        config_hash: "abc".into(),
+        n_val: None,
+        dropout: 0.0,
+        augment: "none".into(),
+        select: "train".into(),
+        patience: None,
+        val_acc: None,
+        final_val_acc: None,
+        stopped_step: None,
+        cost: "quadratic".into(),
+        output: "sigmoid".into(),
+        activation: "sigmoid".into(),
+        init: "normal".into(),
+        batch_size: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    pub(crate) fn sample(run_id: &str) -> RunRecord {
-        RunRecord {
-            run_id: run_id.into(),
-            dataset: "circles".into(),
-            n_train: 400,
-            n_test: 100,
-            hidden: "10".into(),
-            n_params: 52,
-            eta: 5e-3,
-            l2: 0.0,
-            seed: 1,
-            steps: 100,
-            best_step: 90,
-            train_acc: 0.875,
-            test_acc: 0.83,
-            gap: 0.045,
-            final_train_acc: 0.87,
-            final_test_acc: 0.82,
-            final_cost: 12.5,
-            diverged: false,
-            seconds: 0.25,
-            config_hash: "abc".into(),
-            n_val: None,
-            dropout: 0.0,
-            augment: "none".into(),
-            select: "train".into(),
-            patience: None,
-            val_acc: None,
-            final_val_acc: None,
-            stopped_step: None,
-            cost: "quadratic".into(),
-            output: "sigmoid".into(),
-            activation: "sigmoid".into(),
-            init: "normal".into(),
-            batch_size: None,
-        }
-    }
 
     #[test]
     fn columns_match_the_record_fields() {

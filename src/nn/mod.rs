@@ -22,8 +22,6 @@ mod model;
 pub mod network;
 #[cfg(test)]
 mod next_tests;
-#[cfg(test)]
-pub(crate) use test_data::random_data;
 mod packed;
 mod passes;
 mod recipe;

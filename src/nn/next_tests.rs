@@ -5,9 +5,6 @@
 use std::sync::atomic::AtomicBool;
 
 use ndarray::Array2;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Uniform};
 
 use super::backprop::cost_and_gradient;
 use super::engine::{Engine, Parallelism};
@@ -15,22 +12,8 @@ use super::functions::{Activation, Cost, Functions, Init, Output};
 use super::inputs::SharedInputs;
 use super::network::Network;
 use super::recipe::{Recipe, RecipeParams};
+use super::test_data::{linear_rule_data as data, relative};
 use super::train::{train, train_with_final, Context, TrainData};
-
-/// Samples in [0, 1] labelled by a random linear rule; more inputs than samples when d > n.
-fn data(d: usize, n: usize, classes: usize, seed: u64) -> (Array2<f64>, Vec<u8>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let u = Uniform::new(0.0, 1.0).unwrap();
-    let x = Array2::from_shape_simple_fn((d, n), || u.sample(&mut rng));
-    let mut rule = ChaCha8Rng::seed_from_u64(1000);
-    let r = Array2::from_shape_simple_fn((classes, d), || u.sample(&mut rule) - 0.5);
-    let labels = super::network::argmax_columns(r.dot(&x).view());
-    (x, labels)
-}
-
-fn relative(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    (a - b).mapv(|v| v * v).sum().sqrt() / b.mapv(|v| v * v).sum().sqrt()
-}
 
 /// The final network of `params` trained with `engine` on 16-input samples (12 training).
 fn final_network(params: &RecipeParams, engine: Engine) -> (super::train::Outcome, Network) {

@@ -409,12 +409,9 @@ fn step_closure<T: Precise + 'static>(
 mod tests {
     use super::*;
     use crate::nn::backprop::cost_and_gradient;
-    use crate::nn::random_data;
     use crate::nn::recipe::{RecipeParams, Select};
+    use crate::nn::test_data::{linear_rule_data, random_data, relative};
     use ndarray::Array2;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Uniform};
 
     fn spec(steps: usize, l2: f64) -> RecipeParams {
         Recipe::params(&[2, 4, 2])
@@ -565,22 +562,6 @@ mod tests {
             ),
             Err(Abandoned)
         );
-    }
-
-    /// Samples in [0, 1] labelled by a random linear rule: learnable, with more inputs than
-    /// samples when `d > n`, the regime the Gram engine is for.
-    fn linear_rule_data(d: usize, n: usize, classes: usize, seed: u64) -> (Array2<f64>, Vec<u8>) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let u = Uniform::new(0.0, 1.0).unwrap();
-        let x = Array2::from_shape_simple_fn((d, n), || u.sample(&mut rng));
-        let mut rule = ChaCha8Rng::seed_from_u64(1000);
-        let r = Array2::from_shape_simple_fn((classes, d), || u.sample(&mut rule) - 0.5);
-        let labels = crate::nn::network::argmax_columns(r.dot(&x).view());
-        (x, labels)
-    }
-
-    fn relative(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-        (a - b).mapv(|v| v * v).sum().sqrt() / b.mapv(|v| v * v).sum().sqrt()
     }
 
     #[test]

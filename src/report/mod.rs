@@ -252,16 +252,10 @@ pub(crate) mod tests {
         test: f64,
     ) -> RunRecord {
         RunRecord {
-            run_id: run_id.into(),
-            dataset: "circles".into(),
-            n_train: 400,
-            n_test: 100,
             hidden: hidden.into(),
             n_params: 0,
             eta,
-            l2: 0.0,
             seed,
-            steps: 100,
             best_step: 50,
             train_acc: train,
             test_acc: test,
@@ -269,22 +263,9 @@ pub(crate) mod tests {
             final_train_acc: train,
             final_test_acc: test,
             final_cost: 1.0,
-            diverged: false,
             seconds: 0.5,
             config_hash: "h".into(),
-            n_val: None,
-            dropout: 0.0,
-            augment: "none".into(),
-            select: "train".into(),
-            patience: None,
-            val_acc: None,
-            final_val_acc: None,
-            stopped_step: None,
-            cost: "quadratic".into(),
-            output: "sigmoid".into(),
-            activation: "sigmoid".into(),
-            init: "normal".into(),
-            batch_size: None,
+            ..crate::results::sample(run_id)
         }
     }
 

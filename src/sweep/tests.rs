@@ -7,14 +7,11 @@ use std::io::Write;
 
 fn record(run_id: &str, hash: &str) -> RunRecord {
     RunRecord {
-        run_id: run_id.into(),
-        dataset: "circles".into(),
         n_train: 4,
         n_test: 2,
         hidden: "2".into(),
         n_params: 12,
         eta: 0.1,
-        l2: 0.0,
         seed: 0,
         steps: 10,
         best_step: 3,
@@ -24,22 +21,9 @@ fn record(run_id: &str, hash: &str) -> RunRecord {
         final_train_acc: 0.75,
         final_test_acc: 0.5,
         final_cost: 1.5,
-        diverged: false,
         seconds: 0.01,
         config_hash: hash.into(),
-        n_val: None,
-        dropout: 0.0,
-        augment: "none".into(),
-        select: "train".into(),
-        patience: None,
-        val_acc: None,
-        final_val_acc: None,
-        stopped_step: None,
-        cost: "quadratic".into(),
-        output: "sigmoid".into(),
-        activation: "sigmoid".into(),
-        init: "normal".into(),
-        batch_size: None,
+        ..crate::results::sample(run_id)
     }
 }
 

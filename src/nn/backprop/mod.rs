@@ -384,7 +384,7 @@ mod output;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::random_data;
+    use crate::nn::test_data::random_data;
     use crate::nn::Functions;
     use ndarray::Array2;
     use rand::SeedableRng;
