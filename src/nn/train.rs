@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::backprop::Workspace;
 use super::batches::{Batches, Source};
 use super::engine::{Engine, FirstInput, Parallelism};
+use super::direct::PackedX;
 use super::fusion::Membership;
 use super::gram;
 use super::inputs::{shared_inputs, Precise, SharedInputs};
@@ -386,12 +387,22 @@ pub fn step_for_bench(recipe: &Recipe, x: &Array2<f64>, labels: &[u8]) -> Box<dy
     }
 }
 
-type BenchGram<T> = Option<(gram::Gram<T>, Array2<T>)>;
+/// What a benchmarked step's first layer reads besides the samples.
+enum BenchFirst<T> {
+    Direct,
+    Packed(PackedX<T>),
+    Gram(gram::Gram<T>, Array2<T>),
+}
 
-fn first_input<'v, T>(x: &'v Array2<T>, gram: &'v BenchGram<T>) -> FirstInput<'v, T> {
-    match gram {
-        None => FirstInput::Direct(x.view()),
-        Some((g, p)) => FirstInput::Gram {
+fn first_input<'v, T>(x: &'v Array2<T>, first: &'v BenchFirst<T>) -> FirstInput<'v, T> {
+    match first {
+        BenchFirst::Direct => FirstInput::Direct(x.view()),
+        BenchFirst::Packed(packed) => FirstInput::Packed {
+            x: x.view(),
+            packed,
+            group: None,
+        },
+        BenchFirst::Gram(g, p) => FirstInput::Gram {
             g: g.g.view(),
             packed: g.packed.as_ref(),
             p0: p.view(),
@@ -411,18 +422,25 @@ fn step_closure<T: Precise + 'static>(
     let labels = labels.to_vec();
     let init = super::init::initial_network(recipe);
     let mut net = Model::<T>::new(&init, engine, n);
-    let gram = (engine == Engine::Gram).then(|| {
-        (
+    // As `train_in` decides, so that `plan` times the run's own products.
+    let packed = recipe
+        .packs_first_layer()
+        .then(|| PackedX::new(x.view()))
+        .flatten();
+    let first = match (engine, packed) {
+        (Engine::Gram, _) => BenchFirst::Gram(
             gram::Gram::of(x.view(), x.view(), true),
             gram::projection(&init, x.view()),
-        )
-    });
+        ),
+        (_, Some(packed)) => BenchFirst::Packed(packed),
+        (_, None) => BenchFirst::Direct,
+    };
     let mut work = Workspace::new(recipe.sizes(), &labels, Parallelism::Sequential)
         .with_functions(recipe.functions(), recipe.cost());
     let (eta, l2) = (recipe.eta(), recipe.l2());
-    work.forward(&net, first_input(&x, &gram));
+    work.forward(&net, first_input(&x, &first));
     Box::new(move || {
-        let input = first_input(&x, &gram);
+        let input = first_input(&x, &first);
         work.backpropagate(&net);
         work.update(&mut net, input, eta, l2);
         work.forward(&net, input);
