@@ -14,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::backprop::Workspace;
 use super::batches::{Batches, Source};
-use super::engine::{Engine, FirstInput, Parallelism};
 use super::direct::PackedX;
+use super::engine::{Engine, FirstInput, Parallelism};
 use super::fusion::Membership;
 use super::gram;
 use super::inputs::{shared_inputs, Precise, SharedInputs};
