@@ -8,13 +8,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::backprop::Workspace;
 use super::batches::{Batches, Source};
-use super::direct::PackedX;
 use super::engine::{Engine, FirstInput, Parallelism};
 use super::fusion::Membership;
 use super::gram;
@@ -375,77 +374,6 @@ pub(super) fn dropout_stream(seed: u64, step: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(step as u64);
     rng
-}
-
-/// One training step (backward, update, forward, accuracy) of a network on `x`, as a closure
-/// for `benches/step.rs` to time; not part of the API.
-#[doc(hidden)]
-pub fn step_for_bench(recipe: &Recipe, x: &Array2<f64>, labels: &[u8]) -> Box<dyn FnMut() -> f64> {
-    match recipe.precision() {
-        Precision::F64 => step_closure::<f64>(recipe, x, labels),
-        Precision::F32 => step_closure::<f32>(recipe, x, labels),
-    }
-}
-
-/// What a benchmarked step's first layer reads besides the samples.
-enum BenchFirst<T> {
-    Direct,
-    Packed(PackedX<T>),
-    Gram(gram::Gram<T>, Array2<T>),
-}
-
-fn first_input<'v, T>(x: &'v Array2<T>, first: &'v BenchFirst<T>) -> FirstInput<'v, T> {
-    match first {
-        BenchFirst::Direct => FirstInput::Direct(x.view()),
-        BenchFirst::Packed(packed) => FirstInput::Packed {
-            x: x.view(),
-            packed,
-            group: None,
-        },
-        BenchFirst::Gram(g, p) => FirstInput::Gram {
-            g: g.g.view(),
-            packed: g.packed.as_ref(),
-            p0: p.view(),
-            cols: None,
-        },
-    }
-}
-
-fn step_closure<T: Precise + 'static>(
-    recipe: &Recipe,
-    x: &Array2<f64>,
-    labels: &[u8],
-) -> Box<dyn FnMut() -> f64> {
-    let n = x.ncols();
-    let engine = recipe.engine();
-    let x = x.mapv(T::from_f64);
-    let labels = labels.to_vec();
-    let init = super::init::initial_network(recipe);
-    let mut net = Model::<T>::new(&init, engine, n);
-    // As `train_in` decides, so that `plan` times the run's own products.
-    let packed = recipe
-        .packs_first_layer()
-        .then(|| PackedX::new(x.view()))
-        .flatten();
-    let first = match (engine, packed) {
-        (Engine::Gram, _) => BenchFirst::Gram(
-            gram::Gram::of(x.view(), x.view(), true),
-            gram::projection(&init, x.view()),
-        ),
-        (_, Some(packed)) => BenchFirst::Packed(packed),
-        (_, None) => BenchFirst::Direct,
-    };
-    let mut work = Workspace::new(recipe.sizes(), &labels, Parallelism::Sequential)
-        .with_functions(recipe.functions(), recipe.cost());
-    let (eta, l2) = (recipe.eta(), recipe.l2());
-    work.forward(&net, first_input(&x, &first));
-    Box::new(move || {
-        let input = first_input(&x, &first);
-        work.backpropagate(&net);
-        work.update(&mut net, input, eta, l2);
-        work.forward(&net, input);
-        work.evaluate().1
-    })
 }
 
 #[cfg(test)]
