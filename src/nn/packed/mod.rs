@@ -255,7 +255,13 @@ mod tests {
 
     #[test]
     fn the_packed_product_is_the_product() {
-        for (m, k, n) in [(30, 50, 70), (7, 33, 32), (1, 5, 3), (13, 64, 65)] {
+        for (m, k, n) in [
+            (30, 50, 70),
+            (7, 33, 32),
+            (1, 5, 3),
+            (13, 64, 65),
+            (50, 300, 45),
+        ] {
             let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let g = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 / 8.0);
             let Some(p) = Packed::new(g.view()) else {
