@@ -419,6 +419,7 @@ fn the_hash_of_every_shipped_config_is_pinned() {
         ("mnist_overfit.toml", "f9e6b3a278c36311"),
         ("mnist_small.toml", "a23b2187e499fbd7"),
         ("mnist_small_numpy.toml", "6bca5194e4f55e13"),
+        ("more_data_mnist.toml", "f434fca076dd5da2"), // added with issue 14
         ("next_lecture_mnist.toml", "7403c9544149c69a"), // added with issue 10
         ("remedies_mnist.toml", "760f59d877ccf27a"),
         ("remedies_mnist_full.toml", "a1fad10371888396"),
