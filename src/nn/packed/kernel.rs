@@ -139,23 +139,23 @@ unsafe fn rows_with<T: Element, const PF_FIRST: bool>(
         for half in 0..2 {
             let (g, dst) = (&g[half * 2 * T::LANES..], dst.add(half * 2 * T::LANES));
             match job.m {
-                7 => half_block::<T, 7, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
-                8 => half_block::<T, 8, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
-                9 => half_block::<T, 9, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
-                10 => half_block::<T, 10, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
-                11 => half_block::<T, 11, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
-                _ => half_block::<T, 12, PF_FIRST>(p.k, job.a, g, ks.clone(), dst, ld),
+                7 => block::<T, 7, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
+                8 => block::<T, 8, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
+                9 => block::<T, 9, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
+                10 => block::<T, 10, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
+                11 => block::<T, 11, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
+                _ => block::<T, 12, 2, PF_FIRST>(p.k, job.a, 0, g, ks.clone(), dst, ld),
             }
         }
         return;
     }
     let mut i = 0;
     if i + R <= job.m {
-        block::<T, R, PF_FIRST>(p.k, job.a, i, g, ks.clone(), dst, ld);
+        block::<T, R, 4, PF_FIRST>(p.k, job.a, i, g, ks.clone(), dst, ld);
         i += R;
     }
     while i + R <= job.m {
-        block::<T, R, false>(p.k, job.a, i, g, ks.clone(), dst, ld);
+        block::<T, R, 4, false>(p.k, job.a, i, g, ks.clone(), dst, ld);
         i += R;
     }
     let ks = ks.clone();
@@ -183,75 +183,27 @@ unsafe fn last_rows<T: Element, const PREFETCH: bool>(
     ld: usize,
 ) {
     match job.m - i {
-        1 => block::<T, 1, PREFETCH>(k, job.a, i, g, ks, dst, ld),
-        2 => block::<T, 2, PREFETCH>(k, job.a, i, g, ks, dst, ld),
-        3 => block::<T, 3, PREFETCH>(k, job.a, i, g, ks, dst, ld),
-        4 => block::<T, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
-        5 => block::<T, 5, PREFETCH>(k, job.a, i, g, ks, dst, ld),
+        1 => block::<T, 1, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
+        2 => block::<T, 2, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
+        3 => block::<T, 3, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
+        4 => block::<T, 4, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
+        5 => block::<T, 5, 4, PREFETCH>(k, job.a, i, g, ks, dst, ld),
         _ => {}
     }
 }
 
-/// All `ROWS` rows of a job (of `k` columns at `a`), two vectors' columns of a panel (`g` and
-/// `dst` start at them; rows are still W apart in `g`), rows `ks` of G: [`block`]'s chains,
-/// 2·ROWS accumulators.
+/// Rows `i..i + ROWS` of a job (of `k` columns at `a`), `NV` vectors' columns of a panel (all
+/// four, or two: `g` and `dst` then start at the half; rows stay W apart in `g`), rows `ks` of
+/// G: NV·ROWS accumulators in registers, started from zero at row 0 of G and from `dst` (the
+/// sums so far) after it.
 ///
 /// # Safety
-/// As for [`block`], with `i = 0` and `ROWS = m`.
+/// AVX-512F; `a` points at a job's m×k values with `i + ROWS ≤ m`; `dst` has m rows of NV
+/// vectors `ld` apart; `g` has k rows of NV vectors W apart.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn half_block<T: Element, const ROWS: usize, const PREFETCH: bool>(
-    k: usize,
-    a: *const T,
-    g: &[T],
-    ks: std::ops::Range<usize>,
-    dst: *mut T,
-    ld: usize,
-) {
-    let lanes = T::LANES;
-    let w = 4 * lanes;
-    let mut acc = [[T::vzero(); 2]; ROWS];
-    if ks.start > 0 {
-        for (r, acc) in acc.iter_mut().enumerate() {
-            for (q, v) in acc.iter_mut().enumerate() {
-                *v = T::load(dst.add(r * ld + q * lanes));
-            }
-        }
-    }
-    let gp = g.as_ptr();
-    for kk in ks {
-        let gk = gp.add(kk * w);
-        // Two lines of the row PF ahead (see `block`).
-        if PREFETCH {
-            let ahead = gk.wrapping_add(PF * w) as *const i8;
-            _mm_prefetch::<_MM_HINT_T0>(ahead);
-            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
-        }
-        let g0 = T::load(gk);
-        let g1 = T::load(gk.add(lanes));
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let av = T::splat(*a.add(r * k + kk));
-            acc[0] = T::fmadd(av, g0, acc[0]);
-            acc[1] = T::fmadd(av, g1, acc[1]);
-        }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (q, v) in acc.iter().enumerate() {
-            T::store(dst.add(r * ld + q * lanes), *v);
-        }
-    }
-}
-
-/// Rows `i..i + ROWS` of a job (of `k` columns at `a`), the W columns of one panel `g`, rows
-/// `ks` of G: 4·ROWS accumulators in registers, started from zero at row 0 of G and from
-/// `dst` (the sums so far) after it.
-///
-/// # Safety
-/// AVX-512F; `a` points at a job's m×k values with `i + ROWS ≤ m`; `dst` has m rows of W
-/// values `ld` apart.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn block<T: Element, const ROWS: usize, const PREFETCH: bool>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn block<T: Element, const ROWS: usize, const NV: usize, const PREFETCH: bool>(
     k: usize,
     a: *const T,
     i: usize,
@@ -263,7 +215,7 @@ unsafe fn block<T: Element, const ROWS: usize, const PREFETCH: bool>(
     let lanes = T::LANES;
     let w = 4 * lanes;
     let dp = dst.add(i * ld);
-    let mut acc = [[T::vzero(); 4]; ROWS];
+    let mut acc = [[T::vzero(); NV]; ROWS];
     if ks.start > 0 {
         for (r, acc) in acc.iter_mut().enumerate() {
             for (q, v) in acc.iter_mut().enumerate() {
@@ -273,29 +225,28 @@ unsafe fn block<T: Element, const ROWS: usize, const PREFETCH: bool>(
     }
     let ap = a.add(i * k);
     let gp = g.as_ptr();
+    let mut gv = [T::vzero(); NV];
     for kk in ks {
         let gk = gp.add(kk * w);
-        // The panel's row PF ahead, four cache lines (W values are 256 bytes in f64 and f32):
+        // The panel's row PF ahead, NV cache lines (a vector is 64 bytes in f64 and f32):
         // the first row block of a chunk reads it from memory, and the hardware prefetcher
         // alone left the core waiting. On the project's 2-core Xeon, interleaved, a 10-row
         // product with 784×8 000 f32 took 4.3–5.0 ms without, 2.8–3.4 with 8 rows ahead,
         // and 32 rows (8 KB) beat 8 and 16 by another 5–15 %.
         if PREFETCH {
             let ahead = gk.wrapping_add(PF * w) as *const i8;
-            for line in 0..4 {
+            for line in 0..NV {
                 _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line));
             }
         }
-        let g0 = T::load(gk);
-        let g1 = T::load(gk.add(lanes));
-        let g2 = T::load(gk.add(2 * lanes));
-        let g3 = T::load(gk.add(3 * lanes));
+        for (q, v) in gv.iter_mut().enumerate() {
+            *v = T::load(gk.add(q * lanes));
+        }
         for (r, acc) in acc.iter_mut().enumerate() {
             let av = T::splat(*ap.add(r * k + kk));
-            acc[0] = T::fmadd(av, g0, acc[0]);
-            acc[1] = T::fmadd(av, g1, acc[1]);
-            acc[2] = T::fmadd(av, g2, acc[2]);
-            acc[3] = T::fmadd(av, g3, acc[3]);
+            for (a, &g) in acc.iter_mut().zip(&gv) {
+                *a = T::fmadd(av, g, *a);
+            }
         }
     }
     for (r, acc) in acc.iter().enumerate() {
