@@ -65,7 +65,7 @@ pub fn run_all<'a>(
         .thread_name(|i| format!("nnsweep-worker-{i}"))
         .build()?;
     let next = AtomicUsize::new(0);
-    let order = longest_first(runs);
+    let units = units(runs);
     // Expanded training sets, made once per training size (before `shared`, which borrows them).
     let augmented = augmented_sets(runs, data);
     let shared = nn::SharedInputs::new();
@@ -77,25 +77,47 @@ pub fn run_all<'a>(
             // worker waiting in a product's `join` may take other jobs, but never a second loop.
             pool.broadcast(|_| {
                 let sender = sender.clone();
+                let train = |spec: &'a RunSpec, member: Option<&nn::Membership<'_>>| {
+                    let started = Instant::now();
+                    let outcome = train_one(spec, data, &augmented, &shared, control, member);
+                    Finished {
+                        spec,
+                        outcome,
+                        seconds: started.elapsed().as_secs_f64(),
+                    }
+                };
                 loop {
                     if control.stop_starting.load(Ordering::SeqCst) {
                         break;
                     }
-                    let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    let Some(unit) = units.get(next.fetch_add(1, Ordering::SeqCst)) else {
                         break;
                     };
-                    let spec = &runs[i];
-                    let started = Instant::now();
-                    let outcome = train_one(spec, data, &augmented, &shared, &control.abandon);
-                    let seconds = started.elapsed().as_secs_f64();
-                    let finished = Finished {
-                        spec,
-                        outcome,
-                        seconds,
-                    };
-                    if sender.send(finished).is_err() {
-                        break;
+                    if let [i] = unit[..] {
+                        if sender.send(train(&runs[i], None)).is_err() {
+                            break;
+                        }
+                        continue;
                     }
+                    // A group: one thread per member, stepping together (see nn's fusion).
+                    let group = nn::FusedGroup::new(unit.len());
+                    std::thread::scope(|members| {
+                        for &i in unit {
+                            // Made here: if the thread cannot start, dropping it leaves.
+                            let member = group.member();
+                            let (sender, train) = (sender.clone(), &train);
+                            let spawned = std::thread::Builder::new()
+                                .name(format!("nnsweep-fused-{i}"))
+                                .spawn_scoped(members, move || {
+                                    let finished = train(&runs[i], Some(&member));
+                                    drop(member);
+                                    let _ = sender.send(finished);
+                                });
+                            if let Err(e) = spawned {
+                                eprintln!("nnsweep: no thread for run {}: {e}", runs[i].id);
+                            }
+                        }
+                    });
                 }
             });
             drop(sender);
@@ -110,6 +132,37 @@ pub fn run_all<'a>(
     });
     tally.not_started = runs.len() - tally.finished - tally.abandoned;
     Ok(tally)
+}
+
+/// What the workers take, one at a time, longest first: a run alone, or a group of runs fused
+/// (same fusion key and training samples, at most `FUSED_ROWS` first-layer rows together),
+/// each group where its longest run falls in the order.
+fn units(runs: &[RunSpec]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    // Groups still taking members: their key, their place in `units`, their rows so far.
+    let mut open: Vec<((nn::FusionKey, Augment), usize, usize)> = Vec::new();
+    for i in longest_first(runs) {
+        let recipe = &runs[i].recipe;
+        let Some(key) = recipe.fusion_key().map(|k| (k, runs[i].augment)) else {
+            units.push(vec![i]);
+            continue;
+        };
+        let rows = recipe.sizes()[1];
+        match open
+            .iter_mut()
+            .find(|(k, _, r)| *k == key && r + rows <= nn::FUSED_ROWS)
+        {
+            Some((_, unit, r)) => {
+                units[*unit].push(i);
+                *r += rows;
+            }
+            None => {
+                open.push((key, units.len(), rows));
+                units.push(vec![i]);
+            }
+        }
+    }
+    units
 }
 
 /// Positions in `runs`, the most FLOPs first; a stable sort keeps plan order among equals.
@@ -140,7 +193,8 @@ fn train_one<'d>(
     data: &'d Dataset,
     augmented: &'d [(usize, Split)],
     shared: &nn::SharedInputs<'d>,
-    abandon: &AtomicBool,
+    control: &Control,
+    member: Option<&nn::Membership<'_>>,
 ) -> Result<Outcome, Abandoned> {
     let n = spec.n_train(data.train.len());
     let (x, labels) = match spec.augment {
@@ -166,8 +220,13 @@ fn train_one<'d>(
     };
     let context = nn::Context {
         shared,
-        abandon,
-        parallelism: nn::Parallelism::Pool,
+        abandon: &control.abandon,
+        // A fused run's thread is not one of the pool's: its products are the group's.
+        parallelism: match member {
+            None => nn::Parallelism::Pool,
+            Some(_) => nn::Parallelism::Sequential,
+        },
+        group: member,
     };
     nn::train_with(&spec.recipe, train_data, context)
 }
@@ -401,5 +460,112 @@ mod tests {
             ("shift", "validation")
         );
         assert!(rec.val_acc.is_some() && rec.stopped_step.is_some());
+    }
+
+    /// An outcome as text (NaN equal to NaN), with the bits of its kept network.
+    fn bits(o: &Outcome) -> (String, Vec<u64>) {
+        let mut shown = o.clone();
+        let net = std::mem::replace(
+            &mut shown.best,
+            crate::nn::Network {
+                weights: vec![],
+                biases: vec![],
+                functions: o.best.functions,
+            },
+        );
+        let weights = net.weights.iter().flat_map(|w| w.iter());
+        let biases = net.biases.iter().flat_map(|b| b.iter());
+        (
+            format!("{shown:?}"),
+            weights.chain(biases).map(|v| v.to_bits()).collect(),
+        )
+    }
+
+    /// Runs fused in groups give, row for row and bit for bit, what each gives trained alone
+    /// on one thread: on 1 and 2 threads, with members leaving early (patience, divergence)
+    /// and runs that cannot join (dropout: another step shape; f32: another precision).
+    #[test]
+    fn fused_runs_give_the_numbers_they_give_alone() {
+        use crate::nn::{Precision, RecipeParams};
+        use ndarray::Array2;
+        // Enough samples × inputs for the packed first layer.
+        let (d, n) = (64, 600);
+        let x = Array2::from_shape_fn((d, n), |(i, j)| {
+            (((i * 37 + j * 11) % 53) as f64 / 53.0) * if (i + j) % 3 == 0 { 1.0 } else { 0.5 }
+        });
+        let labels: Vec<u8> = (0..n).map(|j| ((j * 7 / 5) % 3) as u8).collect();
+        assert!(d * n >= nn::PACKED_FROM);
+        let data = Dataset {
+            name: "fused".into(),
+            n_classes: 3,
+            train: crate::data::Split::new(x.clone(), labels.clone()),
+            validation: None,
+            test: crate::data::Split::new(
+                x.slice(ndarray::s![.., ..90]).to_owned(),
+                labels[..90].to_vec(),
+            ),
+        };
+        let spec = |index: usize, hidden: usize, f: &dyn Fn(RecipeParams) -> RecipeParams| {
+            let params = Recipe::params(&[d, hidden, 3])
+                .eta(0.002)
+                .steps(40)
+                .seed(index as u64)
+                .log_every(7);
+            RunSpec {
+                index,
+                id: format!("r{index}"),
+                train_size: None,
+                augment: crate::data::augment::Augment::None,
+                recipe: f(params).check(n, 90).unwrap(),
+            }
+        };
+        let runs = vec![
+            spec(0, 10, &|p| p),
+            spec(1, 10, &|p| p.eta(0.004)),
+            spec(2, 4, &|p| p.patience(Some(3)).eta(1e-5)),
+            spec(3, 20, &|p| p.eta(1e10).l2(1.0)),
+            spec(4, 10, &|p| p.dropout(0.3)),
+            spec(5, 10, &|p| p.precision(Precision::F32)),
+            spec(6, 10, &|p| p.precision(Precision::F32).seed(9)),
+        ];
+        if !runs[0].recipe.packs_first_layer() {
+            eprintln!(
+                "SKIPPED: no packed kernel on this processor (no AVX-512F): nothing is fused"
+            );
+            return;
+        }
+        let groups = units(&runs);
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        assert!(
+            sizes.contains(&4) && sizes.contains(&2),
+            "groups {groups:?}"
+        );
+        let alone: Vec<Outcome> = runs
+            .iter()
+            .map(|r| {
+                let (x, labels) = data.train.head(n);
+                let train_data = TrainData {
+                    x,
+                    labels,
+                    validation: None,
+                    test_x: data.test.x.view(),
+                    test_labels: &data.test.labels,
+                };
+                nn::train(&r.recipe, train_data, &AtomicBool::new(false)).unwrap()
+            })
+            .collect();
+        assert!(alone[2].stopped_step < 40, "patience stops run 2 early");
+        assert!(alone[3].diverged, "run 3 diverges");
+        for threads in [1, 2] {
+            let mut out: Vec<Option<Outcome>> = vec![None; runs.len()];
+            run_all(&runs, &data, threads, &Control::default(), |f| {
+                out[f.spec.index] = Some(f.outcome.unwrap());
+            })
+            .unwrap();
+            for (i, (got, want)) in out.iter().zip(&alone).enumerate() {
+                let got = got.as_ref().expect("every run finished");
+                assert_eq!(bits(got), bits(want), "run {i} on {threads} threads");
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@
 
 use ndarray::ArrayView2;
 
+use super::direct::PackedX;
+use super::fusion::FusedGroup;
 use super::network::flops_per_step;
 use super::packed::Packed;
 
@@ -118,6 +120,13 @@ pub fn step_flops(sizes: &[usize], n: usize, engine: Engine) -> f64 {
 pub(super) enum FirstInput<'v, T> {
     /// The samples, d×n.
     Direct(ArrayView2<'v, T>),
+    /// The training samples `x`, also `packed` for the direct engine's own kernel, with the
+    /// `group` of runs the products are fused with (`None`: alone).
+    Packed {
+        x: ArrayView2<'v, T>,
+        packed: &'v PackedX<T>,
+        group: Option<&'v FusedGroup>,
+    },
     /// `g`: Xᵀ·samples (n_train×n), also `packed` where there is a kernel for it;
     /// `p0`: w1(0)·samples (m×n); `cols`: for a mini-batch, which training samples these are
     /// (the columns of A its update touches; `None`: all of them, in order).

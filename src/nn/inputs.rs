@@ -4,9 +4,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use ndarray::{ArrayView2, CowArray, Ix2};
 
+use super::direct::PackedX;
+use super::fusion::Fusable;
 use super::gram::Gram;
 use super::kernels::Real;
-use super::packed::Element;
 
 /// What runs on the same samples share, made by the first run that needs it: the samples in
 /// f32 for f32 runs, and the Gram engine's `G = XᵀX` and `XᵀS` for each evaluated set S
@@ -52,9 +53,18 @@ pub(super) struct Inputs<'a, T> {
     /// The evaluated sets, in the order the run gave them.
     pub evals: Vec<CowArray<'a, T, Ix2>>,
     gram: OnceLock<(Gram<T>, Vec<Gram<T>>)>,
+    /// The training samples packed for the direct engine's kernel, once asked for.
+    packed_x: OnceLock<Option<PackedX<T>>>,
 }
 
 impl<T: Precise> Inputs<'_, T> {
+    /// X and Xᵀ packed (`None` where there is no packed kernel).
+    pub fn packed_x(&self) -> Option<&PackedX<T>> {
+        self.packed_x
+            .get_or_init(|| PackedX::new(self.x.view()))
+            .as_ref()
+    }
+
     /// `XᵀX` (packed) and `XᵀS` for each evaluated set S.
     pub fn gram(&self) -> &(Gram<T>, Vec<Gram<T>>) {
         self.gram.get_or_init(|| {
@@ -71,7 +81,7 @@ impl<T: Precise> Inputs<'_, T> {
 }
 
 /// The two precisions, with where their shared inputs live.
-pub(super) trait Precise: Real + Element {
+pub(super) trait Precise: Real + Fusable {
     fn cow(v: ArrayView2<'_, f64>) -> CowArray<'_, Self, Ix2>;
     #[allow(clippy::type_complexity)]
     fn slot<'c, 'a>(
@@ -118,6 +128,7 @@ pub(super) fn shared_inputs<'a, T: Precise>(
         x: T::cow(x),
         evals: evals.iter().map(|&s| T::cow(s)).collect(),
         gram: OnceLock::new(),
+        packed_x: OnceLock::new(),
     });
     slot.push((key, Arc::clone(&inputs)));
     inputs

@@ -14,6 +14,7 @@ mod batches;
 mod direct;
 mod engine;
 mod functions;
+mod fusion;
 mod gram;
 pub mod init;
 mod inputs;
@@ -31,8 +32,10 @@ mod test_data;
 pub mod train;
 
 pub use backprop::cost_and_gradient;
+pub use direct::{first_layer_for_bench, packs_first_layer, PACKED_FROM};
 pub use engine::{step_flops, Engine, Parallelism};
 pub use functions::{Activation, Cost, Functions, Init, Output};
+pub use fusion::{FusedGroup, FusionKey, Membership, FUSED_ROWS};
 pub use init::WeightRng;
 pub use inputs::SharedInputs;
 pub use network::{flops_per_step, n_params, Network};

@@ -33,6 +33,7 @@ fn final_network(params: &RecipeParams, engine: Engine) -> (super::train::Outcom
         shared: &shared,
         abandon: &never,
         parallelism: Parallelism::Sequential,
+        group: None,
     };
     train_with_final(&r, d, context).unwrap()
 }
@@ -153,6 +154,7 @@ fn a_mini_batch_step_is_a_gradient_step_on_its_batch() {
             shared: &shared,
             abandon: never,
             parallelism: Parallelism::Sequential,
+            group: None,
         };
         train_with_final(&p.check(10, 10).unwrap(), d, context)
             .unwrap()

@@ -1,14 +1,19 @@
-//! `C = A·G` with G packed once: the Gram engine's one large product per step.
+//! `C = A·G` with G packed once: the Gram engine's one large product per step (G = XᵀX), and
+//! the direct engine's first layer on large training sets (G = X for `w1·X`, G = Xᵀ for
+//! `δ1·Xᵀ`; `direct.rs`).
 //!
-//! G (n×n) is the same at every step of every run on the same samples, yet BLAS repacks it into
-//! its panel layout at each call: 13 % of a Gram step with OpenBLAS (profiled with `perf`), as
-//! much as all the elementwise work. Here G is packed once, in panels of four vectors' width
-//! (32 columns in f64: k rows of 32 contiguous values, zero-padded), and an AVX-512 kernel keeps
-//! a 6-row block of C in 24 registers while it runs down k. Each element of C is one chain of fused multiply-adds in the
-//! order of k, so the result depends only on the inputs.
+//! G is the same at every step of every run on the same samples, yet BLAS repacks it into its
+//! panel layout at each call: 13 % of a Gram step with OpenBLAS (profiled with `perf`), as much
+//! as all the elementwise work. Here G is packed once, in panels of four vectors' width (32
+//! columns in f64, 64 in f32: k rows of W contiguous values, zero-padded), and an AVX-512
+//! kernel keeps a 6-row block of C in 24 registers while it runs down a chunk of k rows that
+//! stays in cache for every row block of every job ([`Packed::mul_many`]: the fused runs of
+//! `fusion.rs`). Each element of C is one chain of fused multiply-adds in the order of k (a
+//! chain paused at the end of a chunk is stored and resumed exactly), so the result depends
+//! only on the inputs: not on the chunking, the other jobs, or the thread.
 //!
 //! On processors with AVX-512F, f64 and f32; elsewhere [`Packed::new`] gives `None` and the
-//! engine keeps calling BLAS.
+//! engines keep calling BLAS.
 
 use ndarray::ArrayView2;
 
@@ -135,12 +140,36 @@ impl<T: Element> Packed<T> {
     /// `c ← a·G`, with `a` (m×k) and `c` (m×n) row-major and contiguous; with
     /// `Parallelism::Pool`, panels are split over the caller's rayon pool.
     pub fn mul(&self, a: &[T], c: &mut [T], parallelism: Parallelism) {
-        let m = a.len() / self.k.max(1);
-        assert_eq!(a.len(), m * self.k);
-        assert_eq!(c.len(), m * self.n);
-        let out = Out(c.as_mut_ptr());
+        // One job on the stack: a run's step allocates nothing.
+        let job = self.job(&mut Job { a, c });
+        self.panels(
+            std::slice::from_ref(&job),
+            0..self.n.div_ceil(Self::W),
+            parallelism == Parallelism::Pool,
+        );
+    }
+
+    fn job(&self, job: &mut Job<'_, T>) -> JobPtr<T> {
+        let m = job.a.len() / self.k.max(1);
+        assert_eq!(job.a.len(), m * self.k, "a is m×k");
+        assert_eq!(job.c.len(), m * self.n, "c is m×n");
+        JobPtr {
+            a: job.a.as_ptr(),
+            m,
+            c: Out(job.c.as_mut_ptr()),
+        }
+    }
+
+    /// `c ← a·G` for every job, G streamed once for all of them: each chunk of a panel is
+    /// read from memory once and used by every job while it is in cache (the fused runs of
+    /// a sweep). Each element of each `c` is the same chain of fused multiply-adds as [`mul`]
+    /// alone gives, so what a job is computed with changes none of its bits.
+    ///
+    /// [`mul`]: Packed::mul
+    pub fn mul_many(&self, jobs: &mut [Job<'_, T>], parallelism: Parallelism) {
+        let specs: Vec<JobPtr<T>> = jobs.iter_mut().map(|job| self.job(job)).collect();
         let split = parallelism == Parallelism::Pool;
-        self.panels(a, m, out, 0..self.n.div_ceil(Self::W), split);
+        self.panels(&specs, 0..self.n.div_ceil(Self::W), split);
     }
 
     /// The columns of panels `range`. When told to `split` (the caller is a worker of the
@@ -148,25 +177,43 @@ impl<T: Element> Packed<T> {
     /// panels of the runs still going, and while every worker is busy the split costs a few
     /// pushes a step. Each panel is computed by one thread in one fixed order, so which thread
     /// it was changes no bit.
-    fn panels(&self, a: &[T], m: usize, out: Out<T>, range: std::ops::Range<usize>, split: bool) {
+    fn panels(&self, jobs: &[JobPtr<T>], range: std::ops::Range<usize>, split: bool) {
         if split && range.len() > 2 {
             let mid = range.start + range.len() / 2;
             rayon::join(
-                || self.panels(a, m, out, range.start..mid, split),
-                || self.panels(a, m, out, mid..range.end, split),
+                || self.panels(jobs, range.start..mid, split),
+                || self.panels(jobs, mid..range.end, split),
             );
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a `Packed` exists only where `available()` said AVX-512F is there; `mul`
-        // checked the lengths, and panels write disjoint columns of C.
+        // SAFETY: a `Packed` exists only where `available()` said AVX-512F is there;
+        // `mul_many` checked every job's lengths, and panels write disjoint columns of each c.
         unsafe {
-            mul_avx512(self, a, m, out.get(), range)
+            mul_avx512(self, jobs, range)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("no packed kernel on this architecture")
     }
 }
+
+/// One product of [`Packed::mul_many`]: `c ← a·G`.
+pub struct Job<'j, T> {
+    pub a: &'j [T],
+    pub c: &'j mut [T],
+}
+
+/// A job as the threads computing its panels share it.
+struct JobPtr<T> {
+    a: *const T,
+    m: usize,
+    c: Out<T>,
+}
+
+// SAFETY: `a` is only read; the threads sharing a `JobPtr` write disjoint columns of `c`, and
+// `mul_many` (which borrows both for its whole call) outlives them (join).
+unsafe impl<T: Sync> Send for JobPtr<T> {}
+unsafe impl<T: Sync> Sync for JobPtr<T> {}
 
 /// C's storage, shared by the threads that write its panels (disjoint columns).
 struct Out<T>(*mut T);
@@ -188,7 +235,7 @@ impl<T> Copy for Out<T> {}
 unsafe impl<T: Send> Send for Out<T> {}
 unsafe impl<T: Send> Sync for Out<T> {}
 
-fn available() -> bool {
+pub(super) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx512f")
@@ -199,52 +246,138 @@ fn available() -> bool {
     }
 }
 
+/// Rows of G a panel chunk holds: 256 rows of 32 f64 or 64 f32 is 64 KB, which stays in L2
+/// while every row block of every job runs down it.
+const KC: usize = 256;
+
+/// Rows of G prefetched ahead of the one being read.
+const PF: usize = 8;
+
+/// # Safety
+/// The processor has AVX-512F; each job's `a` holds m×k and its `c` m×n elements, and no other
+/// thread writes the columns of `panels`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn mul_avx512<T: Element>(
     p: &Packed<T>,
-    a: &[T],
-    m: usize,
-    c: *mut T,
+    jobs: &[JobPtr<T>],
     panels: std::ops::Range<usize>,
 ) {
     let w = Packed::<T>::W;
     for panel in panels {
         let g = &p.panels[panel * p.k * w..(panel + 1) * p.k * w];
-        let mut i = 0;
-        while i + R <= m {
-            block::<T, R>(p, a, i, g, panel, c);
-            i += R;
-        }
-        match m - i {
-            1 => block::<T, 1>(p, a, i, g, panel, c),
-            2 => block::<T, 2>(p, a, i, g, panel, c),
-            3 => block::<T, 3>(p, a, i, g, panel, c),
-            4 => block::<T, 4>(p, a, i, g, panel, c),
-            5 => block::<T, 5>(p, a, i, g, panel, c),
-            _ => {}
+        let j = panel * w;
+        if j + w <= p.n {
+            // A whole panel: chunk by chunk of G, each used by every row block of every job;
+            // a chain of fused multiply-adds paused at the end of a chunk is stored in C and
+            // resumed from there, bit for bit.
+            let mut k0 = 0;
+            while k0 < p.k {
+                let k1 = (k0 + KC).min(p.k);
+                for job in jobs {
+                    rows(p, job, g, k0..k1, job.c.get().add(j), p.n);
+                }
+                k0 = k1;
+            }
+        } else {
+            // The last, narrower panel: all of k at once into a tile, then its columns.
+            let mut tile = [T::default(); R * 64];
+            for job in jobs {
+                let mut i = 0;
+                while i < job.m {
+                    let r = R.min(job.m - i);
+                    let one = JobPtr {
+                        a: job.a.add(i * p.k),
+                        m: r,
+                        c: job.c,
+                    };
+                    rows(p, &one, g, 0..p.k, tile.as_mut_ptr(), w);
+                    for q in 0..r {
+                        std::ptr::copy_nonoverlapping(
+                            tile.as_ptr().add(q * w),
+                            job.c.get().add((i + q) * p.n + j),
+                            p.n - j,
+                        );
+                    }
+                    i += r;
+                }
+            }
         }
     }
 }
 
-/// Rows `i..i + ROWS` of C, the columns of one panel: 4·ROWS accumulators in registers.
+/// Every row of `job` for rows `ks` of G (one panel `g`), into `dst` (row r at `dst + r·ld`).
+///
+/// # Safety
+/// AVX-512F; `job.a` holds m×k values; `dst` has `job.m` rows of W values `ld` apart.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn rows<T: Element>(
+    p: &Packed<T>,
+    job: &JobPtr<T>,
+    g: &[T],
+    ks: std::ops::Range<usize>,
+    dst: *mut T,
+    ld: usize,
+) {
+    let mut i = 0;
+    while i + R <= job.m {
+        block::<T, R>(p.k, job.a, i, g, ks.clone(), dst, ld);
+        i += R;
+    }
+    let ks = ks.clone();
+    match job.m - i {
+        1 => block::<T, 1>(p.k, job.a, i, g, ks, dst, ld),
+        2 => block::<T, 2>(p.k, job.a, i, g, ks, dst, ld),
+        3 => block::<T, 3>(p.k, job.a, i, g, ks, dst, ld),
+        4 => block::<T, 4>(p.k, job.a, i, g, ks, dst, ld),
+        5 => block::<T, 5>(p.k, job.a, i, g, ks, dst, ld),
+        _ => {}
+    }
+}
+
+/// Rows `i..i + ROWS` of a job (of `k` columns at `a`), the W columns of one panel `g`, rows
+/// `ks` of G: 4·ROWS accumulators in registers, started from zero at row 0 of G and from
+/// `dst` (the sums so far) after it.
+///
+/// # Safety
+/// AVX-512F; `a` points at a job's m×k values with `i + ROWS ≤ m`; `dst` has m rows of W
+/// values `ld` apart.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn block<T: Element, const ROWS: usize>(
-    p: &Packed<T>,
-    a: &[T],
+    k: usize,
+    a: *const T,
     i: usize,
     g: &[T],
-    panel: usize,
-    c: *mut T,
+    ks: std::ops::Range<usize>,
+    dst: *mut T,
+    ld: usize,
 ) {
-    let (k, lanes) = (p.k, T::LANES);
+    let lanes = T::LANES;
     let w = 4 * lanes;
+    let dp = dst.add(i * ld);
     let mut acc = [[T::vzero(); 4]; ROWS];
-    let ap = a.as_ptr().add(i * k);
+    if ks.start > 0 {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            for (q, v) in acc.iter_mut().enumerate() {
+                *v = T::load(dp.add(r * ld + q * lanes));
+            }
+        }
+    }
+    let ap = a.add(i * k);
     let gp = g.as_ptr();
-    for kk in 0..k {
+    for kk in ks {
         let gk = gp.add(kk * w);
+        // The panel's row PF ahead, four cache lines (W values are 256 bytes in f64 and f32):
+        // the first row block of a chunk reads it from memory, and the hardware prefetcher
+        // alone left the core waiting (a single-run product of 784×8 000 f32 took 4.3–5.0 ms
+        // without, 2.8–3.4 with, interleaved on this project's 2-core Xeon; 8 rows ahead
+        // was as good as 16–64).
+        let ahead = gk.wrapping_add(PF * w) as *const i8;
+        for line in 0..4 {
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line));
+        }
         let g0 = T::load(gk);
         let g1 = T::load(gk.add(lanes));
         let g2 = T::load(gk.add(2 * lanes));
@@ -257,14 +390,10 @@ unsafe fn block<T: Element, const ROWS: usize>(
             acc[3] = T::fmadd(av, g3, acc[3]);
         }
     }
-    let j = panel * w;
-    let width = w.min(p.n - j);
-    let mut row = [T::default(); 64];
     for (r, acc) in acc.iter().enumerate() {
         for (q, v) in acc.iter().enumerate() {
-            T::store(row.as_mut_ptr().add(q * lanes), *v);
+            T::store(dp.add(r * ld + q * lanes), *v);
         }
-        std::ptr::copy_nonoverlapping(row.as_ptr(), c.add((i + r) * p.n + j), width);
     }
 }
 
@@ -291,6 +420,62 @@ mod tests {
             let mut c32 = vec![f32::NAN; m * n];
             p32.mul(a32.as_slice().unwrap(), &mut c32, Parallelism::Pool);
             assert_eq!(c32, a32.dot(&g32).into_raw_vec_and_offset().0);
+        }
+    }
+
+    /// Several jobs streamed together give each the bits it gets alone, on any split, with
+    /// k past one chunk (the paused chains resume exactly).
+    #[test]
+    fn jobs_computed_together_get_their_bits_alone() {
+        let (k, n) = (2 * KC + 37, 100);
+        let g = Array2::from_shape_fn((k, n), |(i, j)| {
+            ((i * 31 + j * 17) % 101) as f64 / 37.0 - 1.3
+        });
+        let Some(p) = Packed::new(g.view()) else {
+            eprintln!("SKIPPED: no AVX-512F here, no packed kernel to test (the engine uses BLAS)");
+            return;
+        };
+        let mats: Vec<Array2<f64>> = [10, 3, 7, 1]
+            .iter()
+            .map(|&m| {
+                Array2::from_shape_fn((m, k), |(i, j)| ((i * 13 + j * 7) % 29) as f64 / 11.0 - 1.1)
+            })
+            .collect();
+        let alone: Vec<Vec<f64>> = mats
+            .iter()
+            .map(|a| {
+                let mut c = vec![f64::NAN; a.nrows() * n];
+                p.mul(a.as_slice().unwrap(), &mut c, Parallelism::Sequential);
+                c
+            })
+            .collect();
+        for (a, c) in mats.iter().zip(&alone) {
+            let expect = a.dot(&g);
+            let err = c
+                .iter()
+                .zip(expect.iter())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f64::max);
+            assert!(err < 1e-11, "packed against ndarray: {err}");
+        }
+        for parallelism in [Parallelism::Sequential, Parallelism::Pool] {
+            let mut outs: Vec<Vec<f64>> =
+                mats.iter().map(|a| vec![f64::NAN; a.nrows() * n]).collect();
+            let mut jobs: Vec<Job<'_, f64>> = mats
+                .iter()
+                .zip(outs.iter_mut())
+                .map(|(a, c)| Job {
+                    a: a.as_slice().unwrap(),
+                    c,
+                })
+                .collect();
+            p.mul_many(&mut jobs, parallelism);
+            for (got, want) in outs.iter().zip(&alone) {
+                assert!(got
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(want.iter().map(|v| v.to_bits())));
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use super::engine::Engine;
 use super::functions::{Activation, Cost, Functions, Init, Output};
+use super::fusion::FusionKey;
 use super::init::WeightRng;
 
 /// The floating-point type a run trains in. Models come out in f64 either way.
@@ -141,6 +142,22 @@ impl Recipe {
     /// The engine this run uses: `Direct` or `Gram`, resolved by `check`.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+    /// Whether the first layer's products go through X packed once (the direct engine on a
+    /// large training set, on a processor with the packed kernel), rather than BLAS.
+    pub fn packs_first_layer(&self) -> bool {
+        self.engine == Engine::Direct
+            && super::direct::packs_first_layer(self.params.sizes[0], self.n_train)
+    }
+    /// What this run must share with others to be fused with them (`FusedGroup`), or `None`
+    /// when it is never fused: full-batch runs of the packed first layer only, whose steps
+    /// ask for the same products in the same order.
+    pub fn fusion_key(&self) -> Option<FusionKey> {
+        (self.packs_first_layer() && !self.is_mini_batch()).then_some(FusionKey {
+            precision: self.params.precision,
+            n_train: self.n_train,
+            dropout: self.params.dropout > 0.0,
+        })
     }
     pub fn precision(&self) -> Precision {
         self.params.precision

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::backprop::Workspace;
 use super::batches::{Batches, Source};
 use super::engine::{Engine, FirstInput, Parallelism};
+use super::fusion::Membership;
 use super::gram;
 use super::inputs::{shared_inputs, Precise, SharedInputs};
 use super::model::Model;
@@ -83,6 +84,9 @@ pub struct Context<'c, 'a> {
     /// Checked after every step: once set, the run gives up with [`Abandoned`].
     pub abandon: &'c AtomicBool,
     pub parallelism: Parallelism,
+    /// The run's place in a group of fused runs (`None`: alone). Only runs with the same
+    /// [`Recipe::fusion_key`] and samples may share a group: each must ask for its products.
+    pub group: Option<&'c Membership<'c>>,
 }
 
 /// Trains one network alone on this thread. Checks `abandon` after every step, so a shutdown
@@ -97,6 +101,7 @@ pub fn train(
         shared: &shared,
         abandon,
         parallelism: Parallelism::Sequential,
+        group: None,
     };
     train_with(recipe, data, context)
 }
@@ -151,9 +156,25 @@ fn train_in<'a, T: Precise>(
             .collect();
         (gram::projection(&init, inputs.x.view()), evals)
     });
+    let packed = recipe
+        .packs_first_layer()
+        .then(|| inputs.packed_x())
+        .flatten();
+    // A member of a group that does not take part would keep the others waiting.
+    assert!(
+        context.group.is_none() || (packed.is_some() && recipe.fusion_key().is_some()),
+        "only runs with a fusion key are fused"
+    );
     let (train_in, eval_ins): (FirstInput<'_, T>, Vec<FirstInput<'_, T>>) = match &projections {
         None => (
-            FirstInput::Direct(inputs.x.view()),
+            match packed {
+                Some(packed) => FirstInput::Packed {
+                    x: inputs.x.view(),
+                    packed,
+                    group: context.group.map(|m| m.group),
+                },
+                None => FirstInput::Direct(inputs.x.view()),
+            },
             inputs
                 .evals
                 .iter()
@@ -299,6 +320,10 @@ fn train_in<'a, T: Precise>(
         }
     }
 
+    // The last product with the group is behind: the others need not wait for the rest.
+    if let Some(member) = context.group {
+        member.leave();
+    }
     let best_test_acc = accuracy(&selection.best, &mut test_work, test_in);
     let mut val_accuracy = |net: &Model<T>| {
         val_work
@@ -334,7 +359,7 @@ fn train_in<'a, T: Precise>(
 /// Where a mini-batch gathers its first-layer inputs from: the training set's input.
 fn batch_source<T>(input: FirstInput<'_, T>) -> Source<'_, T> {
     match input {
-        FirstInput::Direct(x) => Source::Direct(x),
+        FirstInput::Direct(x) | FirstInput::Packed { x, .. } => Source::Direct(x),
         FirstInput::Gram { g, p0, .. } => Source::Gram { g, p0 },
     }
 }
@@ -426,6 +451,7 @@ mod tests {
             shared,
             abandon,
             parallelism: Parallelism::Sequential,
+            group: None,
         }
     }
 

@@ -46,6 +46,8 @@ pub(super) struct Workspace<T> {
     /// Per-sample scratch for softmax and its costs (length n each), and a zero bias.
     scratch: [Vec<T>; 2],
     zero_bias: Vec<T>,
+    /// `δ1·Xᵀ` (m×d) for the packed first layer, made at its first update.
+    first_grad: Option<Array2<T>>,
 }
 
 /// Dropout's masks and the masked activations of each hidden layer (`sizes[l+1] × n`): a mask
@@ -92,6 +94,7 @@ impl<T: Precise> Workspace<T> {
             zout: None,
             scratch: [vec![T::zero(); n], vec![T::zero(); n]],
             zero_bias: vec![T::zero(); k],
+            first_grad: None,
         }
     }
 
@@ -172,6 +175,9 @@ impl<T: Precise> Workspace<T> {
         let z0 = &mut self.acts[0];
         match input {
             FirstInput::Direct(x) => direct::forward(f0, &net.first, x, bias0, z0),
+            FirstInput::Packed { packed, group, .. } => {
+                direct::forward_packed(f0, &net.first, packed, group, self.parallelism, bias0, z0)
+            }
             FirstInput::Gram { g, packed, p0, .. } => gram::forward(
                 f0,
                 &net.first,
@@ -310,6 +316,19 @@ impl<T: Precise> Workspace<T> {
         let eta = T::from_f64(eta);
         match input {
             FirstInput::Direct(x) => direct::update(&mut net.first, &self.deltas[0], x, eta, decay),
+            FirstInput::Packed { packed, group, .. } => {
+                let dim = net.first.dim();
+                direct::update_packed(
+                    &mut net.first,
+                    &self.deltas[0],
+                    packed,
+                    group,
+                    self.parallelism,
+                    self.first_grad.get_or_insert_with(|| Array2::zeros(dim)),
+                    eta,
+                    decay,
+                )
+            }
             FirstInput::Gram {
                 cols: Some(cols), ..
             } => gram::update_batch(
