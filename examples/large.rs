@@ -154,6 +154,26 @@ fn first_layer_rate(x: &Array2<f64>, m: usize, p: Precision, calls: usize) -> f6
     4.0 * (m * x.nrows() * x.ncols()) as f64 * calls as f64 / median(&mut times) / 1e9
 }
 
+/// This core's read bandwidth from memory, GB/s: the median of 5 sums over 512 MiB (far beyond
+/// the caches), eight independent accumulators so that the adds are not what limits it.
+fn read_bandwidth() -> f64 {
+    let v = vec![1.0f64; 1 << 26];
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let acc = v.chunks_exact(8).fold([0.0f64; 8], |mut acc, c| {
+                for (a, x) in acc.iter_mut().zip(c) {
+                    *a += x;
+                }
+                acc
+            });
+            std::hint::black_box(acc);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    (v.len() * 8) as f64 / median(&mut times) / 1e9
+}
+
 /// One timed run through the library, as `nnsweep run` trains it: wall and CPU seconds and
 /// the best training accuracy.
 fn time_run(data: &Dataset, spec: &Recipe) -> (f64, f64, f64) {
@@ -305,6 +325,7 @@ fn main() {
     let (peak64, peak32) = (blas64.max(mkl64), blas32.max(mkl32));
     let calls = if a.quick { 5 } else { 20 };
     let first = PRECISIONS.map(|p| first_layer_rate(&data.train.x, HIDDEN[0], p, calls));
+    let bandwidth = read_bandwidth();
 
     // [hidden][precision] → rounds of (wall, cpu, best train acc).
     let mut ours = vec![vec![Vec::new(); 2]; HIDDEN.len()];
@@ -457,6 +478,18 @@ fn main() {
         100.0 * first[1] / peak32,
         first[0],
         100.0 * first[0] / peak64
+    );
+    // Each product streams X (d×n) once from memory at 2·m FLOP per value of X: with X read
+    // twice per call, the rate cannot pass 2·m·bandwidth / (bytes per value).
+    let bound = |bytes: f64| 2.0 * HIDDEN[0] as f64 * bandwidth / bytes;
+    println!(
+        "memory: one core reads {bandwidth:.1} GB/s; X ({} MB f32) read twice per call bounds the first layer at m = {} to {:.1} GFLOP/s f32 = {:.0} % of peak, {:.1} f64 = {:.0} %",
+        data.n_features() * N_TRAIN * 4 / 1_000_000,
+        HIDDEN[0],
+        bound(4.0),
+        100.0 * bound(4.0) / peak32,
+        bound(8.0),
+        100.0 * bound(8.0) / peak64
     );
     let runs = HIDDEN.len() * SWEEP_ETAS.len() * SWEEP_SEEDS as usize;
     let med = |v: &[(f64, f64, f64)], k: usize| {
