@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use bench_common::{
     blas_name, cpu_model, gemm_rate, json_number, loadavg, median, mnist_dir, mnist_split,
-    peak_rss_kb, thread_cpu,
+    peak_rss_kb, prescott_warning, thread_cpu,
 };
 use nnsweep::data::synthetic::{self, Shape, SyntheticSpec};
 use nnsweep::data::Dataset;
@@ -363,6 +363,9 @@ fn main() {
     );
     println!("NumPy BLAS: {numpy_blas}");
     println!("single-core peak: dgemm {big}³ {peak64:.1} GFLOP/s, sgemm {peak32:.1} GFLOP/s");
+    if let Some(warning) = prescott_warning() {
+        println!("{warning}");
+    }
     println!("single-core dgemm on the step's shapes: direct {shapes64:.1} GFLOP/s, Gram {gram64:.1} GFLOP/s (sgemm {gram32:.1})");
     println!();
     println!("| one run, one core | engine | nnsweep s | cpu/wall | NumPy s | cpu/wall | speed-up | GFLOP/s | % of BLAS on its shapes | % of peak | best train acc nnsweep / NumPy |");

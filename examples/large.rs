@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use bench_common::{
     blas_name, cpu_model, gemm_rate, json_number, loadavg, median, mnist_dir, mnist_split,
-    peak_rss_kb, thread_cpu,
+    peak_rss_kb, prescott_warning, thread_cpu,
 };
 use ndarray::Array2;
 use nnsweep::data::Dataset;
@@ -438,8 +438,8 @@ fn main() {
     println!(
         "single-core {big}³ product: nnsweep's BLAS dgemm {blas64:.1} GFLOP/s, sgemm {blas32:.1}; PyTorch (MKL) f64 {mkl64:.1}, f32 {mkl32:.1}; peak = the higher"
     );
-    if blas_name().contains("Prescott") && nn::kernels::vector_path().contains("avx512") {
-        println!("WARNING: OpenBLAS runs its Prescott (SSE3) kernel on this AVX-512 processor: it does not know the model and fell back; OPENBLAS_CORETYPE=SkylakeX selects the AVX-512 kernel");
+    if let Some(warning) = prescott_warning() {
+        println!("{warning}");
     }
     println!();
     println!("| hidden m | nnsweep f64 s (cpu/wall) | PyTorch f64 | ratio | nnsweep f32 | PyTorch f32 | ratio | nnsweep GFLOP/s (f32, f64) | % of peak (f32, f64) | best train acc f32, nnsweep / PyTorch |");

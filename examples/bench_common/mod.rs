@@ -33,6 +33,14 @@ pub fn blas_name() -> String {
     String::from("matrixmultiply (pure Rust)")
 }
 
+/// Debian's OpenBLAS 0.3.21 falls back to its Prescott (SSE3) kernel on processors it does not
+/// know (Intel family 6 model 207 among them), at a fifth of the AVX-512 kernel's rate: then
+/// its "peak" is not the machine's, which the tables must say.
+pub fn prescott_warning() -> Option<&'static str> {
+    (blas_name().contains("Prescott") && nnsweep::nn::kernels::vector_path().contains("avx512"))
+        .then_some("WARNING: OpenBLAS runs its Prescott (SSE3) kernel on this AVX-512 processor: it does not know the model and fell back (OPENBLAS_CORETYPE=SkylakeX selects the AVX-512 kernel); its GEMM rates are not the machine's peak")
+}
+
 pub fn mnist_dir() -> PathBuf {
     std::env::var_os("NNSWEEP_MNIST_DIR")
         .map_or_else(|| PathBuf::from("/work/shared/data/mnist"), PathBuf::from)
