@@ -8,8 +8,8 @@
 //! The estimate follows the engine's buffers (`nn::train`): the network's weights several times
 //! (the initial f64 ones, the training copy, the gradients, the best model kept), activations
 //! and deltas for every training sample, the targets, activations for the test samples, a
-//! converted copy of the data in f32, and the Gram products (n×n and n×n_test) when that engine
-//! applies. It is an upper bound within a small factor, not an exact count.
+//! converted copy of the data in f32, the Gram products (n×n and n×n_test) when that engine
+//! applies, and X and Xᵀ packed when the direct engine's packed kernel does. It is an upper bound within a small factor, not an exact count.
 
 use crate::config::Config;
 use crate::data::{DataSource, Dataset};
@@ -176,7 +176,13 @@ pub fn run_bytes(
     } else {
         0
     };
-    [weights, train, targets, test, converted, gram]
+    // X and Xᵀ packed for the direct engine's kernel (shared by the sweep; counted per run).
+    let packed = if engine != Engine::Gram && crate::nn::packs_first_layer(d as usize, n_train) {
+        d.checked_mul(n)?.checked_mul(2 * elem)?
+    } else {
+        0
+    };
+    [weights, train, targets, test, converted, gram, packed]
         .into_iter()
         .try_fold(0u64, u64::checked_add)
 }

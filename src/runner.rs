@@ -107,7 +107,7 @@ pub fn run_all<'a>(
                             let member = group.member();
                             let (sender, train) = (sender.clone(), &train);
                             let spawned = std::thread::Builder::new()
-                                .name(format!("nnsweep-fused-{i}"))
+                                .name(format!("nnsweep-worker-f{i}"))
                                 .spawn_scoped(members, move || {
                                     let finished = train(&runs[i], Some(&member));
                                     drop(member);

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -374,60 +374,6 @@ pub(super) fn dropout_stream(seed: u64, step: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(step as u64);
     rng
-}
-
-/// One training step (backward, update, forward, accuracy) of a network on `x`, as a closure
-/// for `benches/step.rs` to time; not part of the API.
-#[doc(hidden)]
-pub fn step_for_bench(recipe: &Recipe, x: &Array2<f64>, labels: &[u8]) -> Box<dyn FnMut() -> f64> {
-    match recipe.precision() {
-        Precision::F64 => step_closure::<f64>(recipe, x, labels),
-        Precision::F32 => step_closure::<f32>(recipe, x, labels),
-    }
-}
-
-type BenchGram<T> = Option<(gram::Gram<T>, Array2<T>)>;
-
-fn first_input<'v, T>(x: &'v Array2<T>, gram: &'v BenchGram<T>) -> FirstInput<'v, T> {
-    match gram {
-        None => FirstInput::Direct(x.view()),
-        Some((g, p)) => FirstInput::Gram {
-            g: g.g.view(),
-            packed: g.packed.as_ref(),
-            p0: p.view(),
-            cols: None,
-        },
-    }
-}
-
-fn step_closure<T: Precise + 'static>(
-    recipe: &Recipe,
-    x: &Array2<f64>,
-    labels: &[u8],
-) -> Box<dyn FnMut() -> f64> {
-    let n = x.ncols();
-    let engine = recipe.engine();
-    let x = x.mapv(T::from_f64);
-    let labels = labels.to_vec();
-    let init = super::init::initial_network(recipe);
-    let mut net = Model::<T>::new(&init, engine, n);
-    let gram = (engine == Engine::Gram).then(|| {
-        (
-            gram::Gram::of(x.view(), x.view(), true),
-            gram::projection(&init, x.view()),
-        )
-    });
-    let mut work = Workspace::new(recipe.sizes(), &labels, Parallelism::Sequential)
-        .with_functions(recipe.functions(), recipe.cost());
-    let (eta, l2) = (recipe.eta(), recipe.l2());
-    work.forward(&net, first_input(&x, &gram));
-    Box::new(move || {
-        let input = first_input(&x, &gram);
-        work.backpropagate(&net);
-        work.update(&mut net, input, eta, l2);
-        work.forward(&net, input);
-        work.evaluate().1
-    })
 }
 
 #[cfg(test)]

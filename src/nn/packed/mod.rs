@@ -190,7 +190,7 @@ impl<T: Element> Packed<T> {
         // SAFETY: a `Packed` exists only where `available()` said AVX-512F is there;
         // `mul_many` checked every job's lengths, and panels write disjoint columns of each c.
         unsafe {
-            mul_avx512(self, jobs, range)
+            kernel::mul_avx512(self, jobs, range)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("no packed kernel on this architecture")
@@ -246,156 +246,7 @@ pub(super) fn available() -> bool {
     }
 }
 
-/// Rows of G a panel chunk holds: 256 rows of 32 f64 or 64 f32 is 64 KB, which stays in L2
-/// while every row block of every job runs down it.
-const KC: usize = 256;
-
-/// Rows of G prefetched ahead of the one being read.
-const PF: usize = 8;
-
-/// # Safety
-/// The processor has AVX-512F; each job's `a` holds m×k and its `c` m×n elements, and no other
-/// thread writes the columns of `panels`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn mul_avx512<T: Element>(
-    p: &Packed<T>,
-    jobs: &[JobPtr<T>],
-    panels: std::ops::Range<usize>,
-) {
-    let w = Packed::<T>::W;
-    for panel in panels {
-        let g = &p.panels[panel * p.k * w..(panel + 1) * p.k * w];
-        let j = panel * w;
-        if j + w <= p.n {
-            // A whole panel: chunk by chunk of G, each used by every row block of every job;
-            // a chain of fused multiply-adds paused at the end of a chunk is stored in C and
-            // resumed from there, bit for bit.
-            let mut k0 = 0;
-            while k0 < p.k {
-                let k1 = (k0 + KC).min(p.k);
-                for job in jobs {
-                    rows(p, job, g, k0..k1, job.c.get().add(j), p.n);
-                }
-                k0 = k1;
-            }
-        } else {
-            // The last, narrower panel: all of k at once into a tile, then its columns.
-            let mut tile = [T::default(); R * 64];
-            for job in jobs {
-                let mut i = 0;
-                while i < job.m {
-                    let r = R.min(job.m - i);
-                    let one = JobPtr {
-                        a: job.a.add(i * p.k),
-                        m: r,
-                        c: job.c,
-                    };
-                    rows(p, &one, g, 0..p.k, tile.as_mut_ptr(), w);
-                    for q in 0..r {
-                        std::ptr::copy_nonoverlapping(
-                            tile.as_ptr().add(q * w),
-                            job.c.get().add((i + q) * p.n + j),
-                            p.n - j,
-                        );
-                    }
-                    i += r;
-                }
-            }
-        }
-    }
-}
-
-/// Every row of `job` for rows `ks` of G (one panel `g`), into `dst` (row r at `dst + r·ld`).
-///
-/// # Safety
-/// AVX-512F; `job.a` holds m×k values; `dst` has `job.m` rows of W values `ld` apart.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn rows<T: Element>(
-    p: &Packed<T>,
-    job: &JobPtr<T>,
-    g: &[T],
-    ks: std::ops::Range<usize>,
-    dst: *mut T,
-    ld: usize,
-) {
-    let mut i = 0;
-    while i + R <= job.m {
-        block::<T, R>(p.k, job.a, i, g, ks.clone(), dst, ld);
-        i += R;
-    }
-    let ks = ks.clone();
-    match job.m - i {
-        1 => block::<T, 1>(p.k, job.a, i, g, ks, dst, ld),
-        2 => block::<T, 2>(p.k, job.a, i, g, ks, dst, ld),
-        3 => block::<T, 3>(p.k, job.a, i, g, ks, dst, ld),
-        4 => block::<T, 4>(p.k, job.a, i, g, ks, dst, ld),
-        5 => block::<T, 5>(p.k, job.a, i, g, ks, dst, ld),
-        _ => {}
-    }
-}
-
-/// Rows `i..i + ROWS` of a job (of `k` columns at `a`), the W columns of one panel `g`, rows
-/// `ks` of G: 4·ROWS accumulators in registers, started from zero at row 0 of G and from
-/// `dst` (the sums so far) after it.
-///
-/// # Safety
-/// AVX-512F; `a` points at a job's m×k values with `i + ROWS ≤ m`; `dst` has m rows of W
-/// values `ld` apart.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn block<T: Element, const ROWS: usize>(
-    k: usize,
-    a: *const T,
-    i: usize,
-    g: &[T],
-    ks: std::ops::Range<usize>,
-    dst: *mut T,
-    ld: usize,
-) {
-    let lanes = T::LANES;
-    let w = 4 * lanes;
-    let dp = dst.add(i * ld);
-    let mut acc = [[T::vzero(); 4]; ROWS];
-    if ks.start > 0 {
-        for (r, acc) in acc.iter_mut().enumerate() {
-            for (q, v) in acc.iter_mut().enumerate() {
-                *v = T::load(dp.add(r * ld + q * lanes));
-            }
-        }
-    }
-    let ap = a.add(i * k);
-    let gp = g.as_ptr();
-    for kk in ks {
-        let gk = gp.add(kk * w);
-        // The panel's row PF ahead, four cache lines (W values are 256 bytes in f64 and f32):
-        // the first row block of a chunk reads it from memory, and the hardware prefetcher
-        // alone left the core waiting (a single-run product of 784×8 000 f32 took 4.3–5.0 ms
-        // without, 2.8–3.4 with, interleaved on this project's 2-core Xeon; 8 rows ahead
-        // was as good as 16–64).
-        let ahead = gk.wrapping_add(PF * w) as *const i8;
-        for line in 0..4 {
-            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line));
-        }
-        let g0 = T::load(gk);
-        let g1 = T::load(gk.add(lanes));
-        let g2 = T::load(gk.add(2 * lanes));
-        let g3 = T::load(gk.add(3 * lanes));
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let av = T::splat(*ap.add(r * k + kk));
-            acc[0] = T::fmadd(av, g0, acc[0]);
-            acc[1] = T::fmadd(av, g1, acc[1]);
-            acc[2] = T::fmadd(av, g2, acc[2]);
-            acc[3] = T::fmadd(av, g3, acc[3]);
-        }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (q, v) in acc.iter().enumerate() {
-            T::store(dp.add(r * ld + q * lanes), *v);
-        }
-    }
-}
+mod kernel;
 
 #[cfg(test)]
 mod tests {
@@ -404,7 +255,13 @@ mod tests {
 
     #[test]
     fn the_packed_product_is_the_product() {
-        for (m, k, n) in [(30, 50, 70), (7, 33, 32), (1, 5, 3), (13, 64, 65)] {
+        for (m, k, n) in [
+            (30, 50, 70),
+            (7, 33, 32),
+            (1, 5, 3),
+            (13, 64, 65),
+            (50, 300, 45),
+        ] {
             let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let g = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 / 8.0);
             let Some(p) = Packed::new(g.view()) else {
@@ -427,7 +284,7 @@ mod tests {
     /// k past one chunk (the paused chains resume exactly).
     #[test]
     fn jobs_computed_together_get_their_bits_alone() {
-        let (k, n) = (2 * KC + 37, 100);
+        let (k, n) = (2 * kernel::KC + 37, 100);
         let g = Array2::from_shape_fn((k, n), |(i, j)| {
             ((i * 31 + j * 17) % 101) as f64 / 37.0 - 1.3
         });
