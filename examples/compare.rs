@@ -13,45 +13,25 @@
 //!
 //! MNIST comes from the IDX files in `$NNSWEEP_MNIST_DIR` (default /work/shared/data/mnist).
 
-use std::ffi::CStr;
-use std::io::Read;
+mod bench_common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, LinalgScalar};
+use bench_common::{
+    blas_name, cpu_model, gemm_rate, json_number, loadavg, median, mnist_dir, mnist_split,
+    peak_rss_kb, prescott_warning, thread_cpu,
+};
 use nnsweep::data::synthetic::{self, Shape, SyntheticSpec};
-use nnsweep::data::{Dataset, Split};
+use nnsweep::data::Dataset;
 use nnsweep::nn::{self, Engine, Precision, Recipe, TrainData};
 use nnsweep::plan::RunSpec;
 use nnsweep::runner::{self, Control};
 
 const SWEEP_ETAS: [f64; 3] = [5e-4, 1e-3, 2e-3];
 const SWEEP_SEEDS: u64 = 8;
-
-#[cfg(feature = "openblas")]
-extern "C" {
-    fn openblas_get_config() -> *const std::os::raw::c_char;
-    fn openblas_get_corename() -> *const std::os::raw::c_char;
-}
-
-fn blas_name() -> String {
-    #[cfg(feature = "openblas")]
-    // SAFETY: both return pointers to static NUL-terminated strings.
-    unsafe {
-        format!(
-            "{} (kernel {})",
-            CStr::from_ptr(openblas_get_config())
-                .to_string_lossy()
-                .trim(),
-            CStr::from_ptr(openblas_get_corename()).to_string_lossy()
-        )
-    }
-    #[cfg(not(feature = "openblas"))]
-    String::from("matrixmultiply (pure Rust)")
-}
 
 struct Args {
     python: Option<PathBuf>,
@@ -85,38 +65,6 @@ fn args() -> Args {
     a
 }
 
-fn mnist_dir() -> PathBuf {
-    std::env::var_os("NNSWEEP_MNIST_DIR")
-        .map_or_else(|| PathBuf::from("/work/shared/data/mnist"), PathBuf::from)
-}
-
-/// The first `n` items of a gzipped IDX file, as bytes, and the size of one item.
-fn idx(path: &Path, n: usize) -> (Vec<u8>, usize) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut raw)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let dims = usize::from(raw[3]);
-    let shape: Vec<usize> = (0..dims)
-        .map(|i| u32::from_be_bytes(raw[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
-        .collect();
-    let item: usize = shape[1..].iter().product();
-    let start = 4 + 4 * dims;
-    (raw[start..start + n.min(shape[0]) * item].to_vec(), item)
-}
-
-fn mnist_split(images: &str, labels: &str, n: usize) -> Split {
-    let dir = mnist_dir();
-    let (pixels, d) = idx(&dir.join(images), n);
-    let (labels, _) = idx(&dir.join(labels), n);
-    // One image per column, pixels in [0, 1].
-    let x = Array2::from_shape_fn((d, labels.len()), |(i, j)| {
-        f64::from(pixels[j * d + i]) / 255.0
-    });
-    Split::new(x, labels)
-}
-
 fn mnist_small() -> Dataset {
     Dataset {
         name: "mnist-small".into(),
@@ -145,80 +93,6 @@ fn circles() -> Dataset {
         rng: Default::default(),
         validation_fraction: None,
     })
-}
-
-/// CPU seconds this thread has used (from /proc, 10 ms resolution; 0 where there is none).
-fn thread_cpu() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
-        return 0.0;
-    };
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0 // utime, stime: fields 14 and 15 of stat
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else if v.len() % 2 == 1 {
-        v[v.len() / 2]
-    } else {
-        0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
-    }
-}
-
-/// GFLOP/s of `c ← a·b` (or with transposes) on one core: the median of `reps` timings.
-fn gemm_rate<T: LinalgScalar>(
-    shapes: &[(usize, usize, usize, bool, bool)],
-    reps: usize,
-    inner: usize,
-) -> f64 {
-    let mats: Vec<_> = shapes
-        .iter()
-        .map(|&(m, k, n, ta, tb)| {
-            let a = if ta {
-                Array2::<T>::ones((k, m))
-            } else {
-                Array2::ones((m, k))
-            };
-            let b = if tb {
-                Array2::<T>::ones((n, k))
-            } else {
-                Array2::ones((k, n))
-            };
-            (a, b, Array2::<T>::zeros((m, n)), ta, tb)
-        })
-        .collect();
-    let flops: f64 = shapes
-        .iter()
-        .map(|&(m, k, n, _, _)| 2.0 * (m * k * n) as f64)
-        .sum::<f64>()
-        * inner as f64;
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let mut mats = mats.clone();
-            let t = Instant::now();
-            for _ in 0..inner {
-                for (a, b, c, ta, tb) in &mut mats {
-                    match (*ta, *tb) {
-                        (false, false) => general_mat_mul(T::one(), a, b, T::zero(), c),
-                        (true, false) => general_mat_mul(T::one(), &a.t(), b, T::zero(), c),
-                        (false, true) => general_mat_mul(T::one(), a, &b.t(), T::zero(), c),
-                        (true, true) => general_mat_mul(T::one(), &a.t(), &b.t(), T::zero(), c),
-                    }
-                }
-            }
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    flops / median(&mut times) / 1e9
 }
 
 struct Workload {
@@ -260,18 +134,6 @@ fn time_run(w: &Workload) -> (f64, f64, f64) {
         thread_cpu() - cpu,
         out.best_train_acc,
     )
-}
-
-/// A number after `"key":` in the script's JSON line.
-fn json_number(text: &str, key: &str) -> f64 {
-    let pat = format!("\"{key}\": ");
-    text.rfind(&pat)
-        .and_then(|i| {
-            let rest = &text[i + pat.len()..];
-            let end = rest.find([',', '}']).unwrap_or(rest.len());
-            rest[..end].trim().parse().ok()
-        })
-        .unwrap_or(f64::NAN)
 }
 
 fn numpy(python: &Path, args: &[String]) -> String {
@@ -325,13 +187,7 @@ fn child_sweep(threads: usize, steps: usize) {
     let tally = runner::run_all(&runs, &data, threads, &Control::default(), |_| {})
         .expect("creating the worker threads");
     let seconds = t.elapsed().as_secs_f64();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss_kb = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(f64::NAN);
+    let rss_kb = peak_rss_kb();
     println!(
         "{{\"seconds\": {seconds}, \"runs\": {}, \"rss_kb\": {rss_kb}}}",
         tally.finished
@@ -360,12 +216,6 @@ fn main() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let loadavg = || {
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
     let load_before = loadavg();
     let (mnist, circ) = (mnist_small(), circles());
 
@@ -496,14 +346,7 @@ fn main() {
     }
 
     // The table.
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
+    let model = cpu_model();
     println!(
         "nnsweep vs the lecture's NumPy code: medians of {} interleaved rounds{}",
         a.repeats,
@@ -520,6 +363,9 @@ fn main() {
     );
     println!("NumPy BLAS: {numpy_blas}");
     println!("single-core peak: dgemm {big}³ {peak64:.1} GFLOP/s, sgemm {peak32:.1} GFLOP/s");
+    if let Some(warning) = prescott_warning() {
+        println!("{warning}");
+    }
     println!("single-core dgemm on the step's shapes: direct {shapes64:.1} GFLOP/s, Gram {gram64:.1} GFLOP/s (sgemm {gram32:.1})");
     println!();
     println!("| one run, one core | engine | nnsweep s | cpu/wall | NumPy s | cpu/wall | speed-up | GFLOP/s | % of BLAS on its shapes | % of peak | best train acc nnsweep / NumPy |");
