@@ -109,6 +109,8 @@ pub fn run_all<'a>(
                             let spawned = std::thread::Builder::new()
                                 .name(format!("nnsweep-worker-f{i}"))
                                 .spawn_scoped(members, move || {
+                                    // One member at a time: the group takes this worker's core.
+                                    member.enter();
                                     let finished = train(&runs[i], Some(&member));
                                     drop(member);
                                     let _ = sender.send(finished);

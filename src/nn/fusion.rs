@@ -9,7 +9,9 @@
 //!
 //! Each run keeps its own thread and its own step loop; at a product it hands its operands to
 //! the group and waits. When every member still training has handed one, the last to arrive
-//! computes all of them (one `mul_many` per packed matrix) and wakes the others. A product's
+//! computes all of them (one `mul_many` per packed matrix) and wakes the others. Members take
+//! turns between products (one runs while the others wait), so that a group uses the one core
+//! of the worker that started it, as a run alone would. A product's
 //! rows never mix, and `mul_many` gives each job the bits `mul` gives it alone, so a run's
 //! numbers do not depend on its group, nor on who computed them. A member leaves when its run
 //! ends (finished, diverged, out of patience, abandoned, or panicked: its [`Membership`] is a
@@ -43,6 +45,9 @@ struct State {
     pending: Vec<Request>,
     /// Rounds of products computed so far: a member waits for the round it joined to end.
     round: u64,
+    /// Whether a member is running its own part of a step: one at a time, so that a group
+    /// takes the one core of the worker that started it, not one per member.
+    busy: bool,
 }
 
 /// A member's product waiting for the others: `c ← a·G` with G `packed`.
@@ -89,6 +94,7 @@ impl FusedGroup {
                 active: members,
                 pending: Vec::new(),
                 round: 0,
+                busy: false,
             }),
             woken: Condvar::new(),
         }
@@ -98,8 +104,24 @@ impl FusedGroup {
     pub fn member(&self) -> Membership<'_> {
         Membership {
             group: self,
+            entered: AtomicBool::new(false),
             left: AtomicBool::new(false),
         }
+    }
+
+    /// Waits for the group's turn (no other member running its part), then takes it.
+    fn take_turn<'s>(
+        &'s self,
+        mut state: std::sync::MutexGuard<'s, State>,
+    ) -> std::sync::MutexGuard<'s, State> {
+        while state.busy {
+            state = self
+                .woken
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.busy = true;
+        state
     }
 
     /// `c ← a·G` once every member still training has asked for its product of this round.
@@ -115,20 +137,30 @@ impl FusedGroup {
         state.pending.push(request);
         let round = state.round;
         if state.pending.len() >= state.active {
+            // The last to ask computes the round, and keeps the turn.
             self.compute(state);
             return;
         }
+        // The turn goes to another member while this one waits for the round.
+        state.busy = false;
+        self.woken.notify_all();
         while state.round == round {
             state = self
                 .woken
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        drop(self.take_turn(state));
     }
 
-    fn leave(&self) {
+    /// A member stops taking part (`had_turn`: it was running, and gives the turn back).
+    fn leave(&self, had_turn: bool) {
         let mut state = self.lock();
         state.active -= 1;
+        if had_turn {
+            state.busy = false;
+            self.woken.notify_all();
+        }
         if state.active > 0 && state.pending.len() >= state.active {
             self.compute(state);
         }
@@ -192,14 +224,24 @@ unsafe fn compute_all<T: Element>(requests: &[Operands<T>]) {
 /// run that ended early, abandoned, or panicked), so that the others never wait for it.
 pub struct Membership<'g> {
     pub(super) group: &'g FusedGroup,
+    entered: AtomicBool,
     left: AtomicBool,
 }
 
 impl Membership<'_> {
+    /// Waits for the group's turn: called by the member's thread before its run starts. From
+    /// then on the member runs only while no other does (it gives the turn up while waiting
+    /// for a product, and for good when it leaves).
+    pub fn enter(&self) {
+        let state = self.group.lock();
+        drop(self.group.take_turn(state));
+        self.entered.store(true, Ordering::SeqCst);
+    }
+
     /// Leaves the group, once however often called.
     pub fn leave(&self) {
         if !self.left.swap(true, Ordering::SeqCst) {
-            self.group.leave();
+            self.group.leave(self.entered.load(Ordering::SeqCst));
         }
     }
 }
@@ -244,8 +286,8 @@ mod tests {
     use ndarray::Array2;
 
     /// Three members asking for products in step: every round computes all three (the group
-    /// counts one round per step), one leaving early holds nobody up, and each gets the bits
-    /// it gets alone.
+    /// counts one round per step), one runs at a time between products, one leaving early
+    /// holds nobody up, and each gets the bits it gets alone.
     #[test]
     fn members_are_computed_together_and_get_their_bits_alone() {
         let (k, n) = (300, 70);
@@ -267,12 +309,19 @@ mod tests {
             .collect();
         let group = FusedGroup::new(3);
         let steps = [5, 2, 5];
+        let running = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
             for (r, a) in a.iter().enumerate() {
                 let (group, packed, alone) = (&group, &packed, &alone[r]);
                 let member = group.member();
+                let running = &running;
                 s.spawn(move || {
+                    member.enter();
                     for _ in 0..steps[r] {
+                        // One member at a time runs its own part of a step.
+                        assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0);
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        running.fetch_sub(1, Ordering::SeqCst);
                         let mut c = vec![f64::NAN; a.nrows() * n];
                         group.product(packed, a.as_slice().unwrap(), &mut c);
                         assert!(c
@@ -290,5 +339,6 @@ mod tests {
             "one round per step, every member in it"
         );
         assert_eq!(group.lock().active, 0);
+        assert!(!group.lock().busy, "the turn was given back");
     }
 }
