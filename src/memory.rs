@@ -1,6 +1,6 @@
 //! What a run needs in memory, computed before anything is allocated, and what the machine has.
 //!
-//! `plan` and `run` call [`check`] after reading the config and the data's header and before
+//! `plan` and `run` call [`check_runs`] after reading the config and the data's header and before
 //! training: a sweep that cannot fit is refused (exit 2) naming the key and the figures,
 //! instead of aborting mid-way. Every product is checked: a size that overflows `u64` is
 //! "too big" too, never a wrapped number.

@@ -46,7 +46,7 @@ pub struct RunRecord {
     pub diverged: bool,
     /// Wall-clock seconds of this run: the only column that depends on the machine.
     pub seconds: f64,
-    /// Hash of the settings that determine a result besides the grid parameters ([data], [train]).
+    /// Hash of the settings that determine a result besides the grid parameters (`[data]`, `[train]`).
     pub config_hash: String,
     // The overfitting lab's columns ([`LAB_COLUMNS`]), after 0.1's: files written before them
     // read with their defaults.

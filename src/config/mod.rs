@@ -3,8 +3,8 @@
 //!
 //! Errors name the file, the line and the key, and say what to write instead: most come from
 //! toml itself, which points at the offending value when a field's own deserializer refuses it;
-//! that is why the checks live in small validated types ([`Eta`], [`Count`], ...) rather than in
-//! a pass after parsing. Checks that need two keys, or the loaded data, use [`Spanned`] values
+//! that is why the checks live in small validated types (`values.rs`) rather than in
+//! a pass after parsing. Checks that need two keys, or the loaded data, use `Spanned` values
 //! to point at the right line all the same.
 //!
 //! The module is split by concern:

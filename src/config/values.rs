@@ -127,7 +127,7 @@ impl<'de> Deserialize<'de> for OpenFraction {
     }
 }
 
-/// `validation_fraction`: checked by [`ValidationFraction`] itself, refused where toml points.
+/// `validation_fraction`: checked by `ValidationFraction` itself, refused where toml points.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ValFraction(pub(super) crate::data::ValidationFraction);
 

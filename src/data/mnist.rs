@@ -4,7 +4,7 @@
 //!   pickle: a tuple `(training, validation, test)`, each a tuple `(x, y)` of numpy arrays,
 //!   x n×784 pixels and y n labels. Float pixels are used as stored (the course's are
 //!   pixel/256); byte pixels are scaled to [0, 1] (/255). The pickle is read by our own
-//!   [`pickle`](super::pickle) reader, which never runs code from the file.
+//!   [`pickle`] reader, which never runs code from the file.
 //! * A folder is searched for the four IDX files (`train-images-idx3-ubyte`,
 //!   `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each
 //!   gzip'd or not); their byte pixels are scaled to [0, 1] (/255). Their validation part is

@@ -176,7 +176,7 @@ pub struct Pivot {
     pub fixed: Vec<(GroupKey, KeyValue)>,
     pub rows: Vec<KeyValue>,
     pub cols: Vec<KeyValue>,
-    /// `cells[row][col]`: the metric for (rows[row], cols[col]); `None` where no run was made.
+    /// `cells[row][col]`: the metric for `(rows[row], cols[col])`; `None` where no run was made.
     pub cells: Vec<Vec<Option<Stat>>>,
 }
 

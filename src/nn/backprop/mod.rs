@@ -2,7 +2,7 @@
 //! over samples) and of the next lecture's (cross-entropy, softmax outputs, tanh and ReLU hidden
 //! units), in buffers allocated once per run: the step loop allocates nothing.
 //! Activations are stored, not pre-activations: every hidden f'(z) is a function of `a` (σ' =
-//! a(1 − a), tanh' = 1 − a², ReLU' = [a > 0]). The output layer's pre-activations are kept only
+//! a(1 − a), tanh' = 1 − a², ReLU' = 1 where a > 0, else 0). The output layer's pre-activations are kept only
 //! for the cross-entropy, whose cost is computed from them so that it stays finite when an
 //! output saturates.
 
