@@ -7,13 +7,12 @@ use std::sync::atomic::AtomicBool;
 use ndarray::Array2;
 
 use super::backprop::cost_and_gradient;
-use super::engine::{Engine, Parallelism};
+use super::engine::Engine;
 use super::functions::{Activation, Cost, Functions, Init, Output};
-use super::inputs::SharedInputs;
 use super::network::Network;
 use super::recipe::{Recipe, RecipeParams};
 use super::test_data::{linear_rule_data as data, relative};
-use super::train::{train, train_with_final, Context, TrainData};
+use super::train::{train, train_alone_final, TrainData};
 
 /// The final network of `params` trained with `engine` on 16-input samples (12 training).
 fn final_network(params: &RecipeParams, engine: Engine) -> (super::train::Outcome, Network) {
@@ -28,14 +27,7 @@ fn final_network(params: &RecipeParams, engine: Engine) -> (super::train::Outcom
     };
     let r = params.clone().engine(engine).check(12, 9).unwrap();
     assert_eq!(r.engine(), engine);
-    let (shared, never) = (SharedInputs::new(), AtomicBool::new(false));
-    let context = Context {
-        shared: &shared,
-        abandon: &never,
-        parallelism: Parallelism::Sequential,
-        group: None,
-    };
-    train_with_final(&r, d, context).unwrap()
+    train_alone_final(&r, d, &AtomicBool::new(false)).unwrap()
 }
 
 fn assert_engines_agree(params: &RecipeParams, name: &str) {
@@ -149,14 +141,7 @@ fn a_mini_batch_step_is_a_gradient_step_on_its_batch() {
             .activation(Activation::Tanh)
     };
     let one = |p: RecipeParams| {
-        let (shared, never) = (SharedInputs::new(), &never);
-        let context = Context {
-            shared: &shared,
-            abandon: never,
-            parallelism: Parallelism::Sequential,
-            group: None,
-        };
-        train_with_final(&p.check(10, 10).unwrap(), d, context)
+        train_alone_final(&p.check(10, 10).unwrap(), d, &never)
             .unwrap()
             .1
     };

@@ -96,6 +96,15 @@ pub fn train(
     data: TrainData<'_>,
     abandon: &AtomicBool,
 ) -> Result<Outcome, Abandoned> {
+    train_alone_final(recipe, data, abandon).map(|(outcome, _)| outcome)
+}
+
+/// [`train`], with the model after the last step too (for comparing engines).
+pub(super) fn train_alone_final(
+    recipe: &Recipe,
+    data: TrainData<'_>,
+    abandon: &AtomicBool,
+) -> Result<(Outcome, Network), Abandoned> {
     let shared = SharedInputs::new();
     let context = Context {
         shared: &shared,
@@ -103,7 +112,7 @@ pub fn train(
         parallelism: Parallelism::Sequential,
         group: None,
     };
-    train_with(recipe, data, context)
+    train_with_final(recipe, data, context)
 }
 
 /// [`train`], with the products of the samples shared with the other runs of a sweep and the
@@ -562,8 +571,7 @@ mod tests {
                     .engine(engine)
                     .check(24, 10)
                     .unwrap();
-                let (shared, never) = (SharedInputs::new(), AtomicBool::new(false));
-                train_with_final(&s, data, context(&shared, &never)).unwrap()
+                train_alone_final(&s, data, &AtomicBool::new(false)).unwrap()
             };
             let (direct, direct_net) = run(Engine::Direct);
             let (gram, gram_net) = run(Engine::Gram);
@@ -718,8 +726,7 @@ mod tests {
                     .engine(engine)
                     .check_with_validation(x.ncols(), 17, 8)
                     .unwrap();
-                let (shared, never) = (SharedInputs::new(), AtomicBool::new(false));
-                train_with_final(&r, data, context(&shared, &never)).unwrap()
+                train_alone_final(&r, data, &AtomicBool::new(false)).unwrap()
             };
             let (direct, direct_net) = run(Engine::Direct);
             let (gram, gram_net) = run(Engine::Gram);
