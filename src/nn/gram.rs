@@ -84,10 +84,30 @@ pub(super) fn forward<T: Real + Element>(
     });
 }
 
+/// The first layer's update: on every training sample ([`update_full`]), or on a mini-batch's
+/// columns `cols` of A ([`update_batch`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn update<T: Real>(
+    f: Activation,
+    a: &mut Array2<T>,
+    c: &mut T,
+    g: &mut Array2<T>,
+    act: &Array2<T>,
+    sums: &mut [T],
+    cols: Option<&[usize]>,
+    eta: T,
+    decay: T,
+) {
+    match cols {
+        None => update_full(f, a, c, g, act, sums, eta, decay),
+        Some(cols) => update_batch(f, a, c, g, act, sums, cols, eta, decay),
+    }
+}
+
 /// `δ1 = g ∘ f'(z1)` (g = w2ᵀδ2, f' not yet applied), its row sums into `sums`, and
 /// `A ← decay·A − eta·δ1`, `c ← decay·c`, in one pass.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn update<T: Real>(
+fn update_full<T: Real>(
     f: Activation,
     a: &mut Array2<T>,
     c: &mut T,
@@ -114,7 +134,7 @@ pub(super) fn update<T: Real>(
 /// step `decay·w1 − eta·δ1·X_Bᵀ`, touching only the batch's columns of A (and all of them
 /// only when there is an L2 decay).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn update_batch<T: Real>(
+fn update_batch<T: Real>(
     f: Activation,
     a: &mut Array2<T>,
     c: &mut T,

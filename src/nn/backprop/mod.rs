@@ -329,9 +329,7 @@ impl<T: Precise> Workspace<T> {
                     decay,
                 )
             }
-            FirstInput::Gram {
-                cols: Some(cols), ..
-            } => gram::update_batch(
+            FirstInput::Gram { cols, .. } => gram::update(
                 self.functions.activation,
                 &mut net.first,
                 &mut net.c,
@@ -339,16 +337,6 @@ impl<T: Precise> Workspace<T> {
                 &self.acts[0],
                 self.sums[0].as_slice_mut().expect("contiguous"),
                 cols,
-                eta,
-                decay,
-            ),
-            FirstInput::Gram { cols: None, .. } => gram::update(
-                self.functions.activation,
-                &mut net.first,
-                &mut net.c,
-                &mut self.deltas[0],
-                &self.acts[0],
-                self.sums[0].as_slice_mut().expect("contiguous"),
                 eta,
                 decay,
             ),

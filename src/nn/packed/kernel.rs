@@ -36,9 +36,12 @@ pub(super) unsafe fn mul_avx512<T: Element>(
     let chunks = || (0..p.k).step_by(KC).map(|k0| k0..(k0 + KC).min(p.k));
     let chunk = |panel: usize, ks: std::ops::Range<usize>| {
         let (g, j) = (panel_of(panel), panel * w);
-        // The first row block to read a chunk brings it from memory: it alone prefetches.
-        for (first, job) in jobs.iter().enumerate() {
-            rows(p, job, g, ks.clone(), job.c.get().add(j), p.n, first == 0);
+        // The first job's first row block reads the chunk from memory: it alone prefetches.
+        if let Some((first, others)) = jobs.split_first() {
+            rows::<T, true>(p, first, g, ks.clone(), first.c.get().add(j), p.n);
+            for job in others {
+                rows::<T, false>(p, job, g, ks.clone(), job.c.get().add(j), p.n);
+            }
         }
     };
     if p.k <= p.n {
@@ -80,7 +83,7 @@ unsafe fn tail<T: Element>(p: &Packed<T>, jobs: &[JobPtr<T>], g: &[T], j: usize)
             let mut k0 = 0;
             while k0 < p.k {
                 let k1 = (k0 + KC).min(p.k);
-                rows(p, &part, g, k0..k1, tile.as_mut_ptr(), w, true);
+                rows::<T, true>(p, &part, g, k0..k1, tile.as_mut_ptr(), w);
                 k0 = k1;
             }
             for q in 0..r {
@@ -95,36 +98,15 @@ unsafe fn tail<T: Element>(p: &Packed<T>, jobs: &[JobPtr<T>], g: &[T], j: usize)
     }
 }
 
-/// Every row of `job` for rows `ks` of G (one panel `g`), into `dst` (row r at `dst + r·ld`).
+/// Every row of `job` for rows `ks` of G (one panel `g`), into `dst` (row r at `dst + r·ld`);
+/// the first row block prefetches G's rows ahead when `PF_FIRST` (the others find them in
+/// cache: a prefetch there would only take a slot of the loop).
 ///
 /// # Safety
 /// AVX-512F; `job.a` holds m×k values; `dst` has `job.m` rows of W values `ld` apart.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn rows<T: Element>(
-    p: &Packed<T>,
-    job: &JobPtr<T>,
-    g: &[T],
-    ks: std::ops::Range<usize>,
-    dst: *mut T,
-    ld: usize,
-    prefetch: bool,
-) {
-    if prefetch {
-        rows_with::<T, true>(p, job, g, ks, dst, ld);
-    } else {
-        rows_with::<T, false>(p, job, g, ks, dst, ld);
-    }
-}
-
-/// [`rows`], the first row block prefetching G's rows ahead when `PF_FIRST` (the others find
-/// them in cache: a prefetch there would only take a slot of the loop).
-///
-/// # Safety
-/// As for [`rows`].
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn rows_with<T: Element, const PF_FIRST: bool>(
+unsafe fn rows<T: Element, const PF_FIRST: bool>(
     p: &Packed<T>,
     job: &JobPtr<T>,
     g: &[T],
