@@ -35,6 +35,20 @@ fn points() -> (ndarray::Array2<f64>, Vec<u8>) {
     (ndarray::Array2::zeros((2, 4)), vec![0, 1, 0, 1])
 }
 
+/// Writes run "a" of config "h1" (its row, curve, model and points), as a finished run does.
+fn write_a(session: &mut Session) {
+    let (x, labels) = points();
+    session
+        .write_run(
+            &record("a", "h1"),
+            &CURVE,
+            &net(),
+            (x.view(), &labels),
+            (x.view(), &labels),
+        )
+        .unwrap();
+}
+
 const CURVE: [CurvePoint; 1] = [CurvePoint {
     step: 10,
     train_acc: 0.75,
@@ -55,18 +69,9 @@ fn options() -> Options {
 fn a_written_run_is_done_when_the_session_is_opened_again() {
     let dir = tempfile::tempdir().unwrap();
     let files = SweepFiles::of_results(&dir.path().join("r.csv"));
-    let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
     assert!(session.done().is_empty());
-    session
-        .write_run(
-            &record("a", "h1"),
-            &CURVE,
-            &net(),
-            (x.view(), &labels),
-            (x.view(), &labels),
-        )
-        .unwrap();
+    write_a(&mut session);
     assert!(session.done().contains("a"));
     drop(session);
     let session = Session::open(files.clone(), "h1", &options()).unwrap();
@@ -82,17 +87,8 @@ fn a_written_run_is_done_when_the_session_is_opened_again() {
 fn rows_of_another_config_are_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let files = SweepFiles::of_results(&dir.path().join("r.csv"));
-    let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
-    session
-        .write_run(
-            &record("a", "h1"),
-            &CURVE,
-            &net(),
-            (x.view(), &labels),
-            (x.view(), &labels),
-        )
-        .unwrap();
+    write_a(&mut session);
     drop(session);
     let before = std::fs::read(files.results()).unwrap();
     let Err(e) = Session::open(files.clone(), "h2", &options()) else {
@@ -118,17 +114,8 @@ fn rows_of_another_config_are_refused_unless_forced() {
 fn fresh_moves_the_file_and_the_folder_aside() {
     let dir = tempfile::tempdir().unwrap();
     let files = SweepFiles::of_results(&dir.path().join("r.csv"));
-    let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
-    session
-        .write_run(
-            &record("a", "h1"),
-            &CURVE,
-            &net(),
-            (x.view(), &labels),
-            (x.view(), &labels),
-        )
-        .unwrap();
+    write_a(&mut session);
     drop(session);
     let fresh = Options {
         fresh: true,
@@ -233,17 +220,8 @@ fn the_fallback_lock_file_is_exclusive_and_stale_ones_are_taken_over() {
 fn curve_points_of_runs_without_a_row_are_dropped_on_resume() {
     let dir = tempfile::tempdir().unwrap();
     let files = SweepFiles::of_results(&dir.path().join("r.csv"));
-    let (x, labels) = points();
     let mut session = Session::open(files.clone(), "h1", &options()).unwrap();
-    session
-        .write_run(
-            &record("a", "h1"),
-            &CURVE,
-            &net(),
-            (x.view(), &labels),
-            (x.view(), &labels),
-        )
-        .unwrap();
+    write_a(&mut session);
     drop(session);
     // Run b wrote its points, then was killed before its row.
     let mut curves = std::fs::OpenOptions::new()
@@ -269,21 +247,12 @@ fn curve_points_of_runs_without_a_row_are_dropped_on_resume() {
 fn save_models_set_after_runs_were_done_says_which_lack_a_model() {
     let dir = tempfile::tempdir().unwrap();
     let files = SweepFiles::of_results(&dir.path().join("r.csv"));
-    let (x, labels) = points();
     let no_models = Options {
         save_models: false,
         ..options()
     };
     let mut session = Session::open(files.clone(), "h1", &no_models).unwrap();
-    session
-        .write_run(
-            &record("a", "h1"),
-            &CURVE,
-            &net(),
-            (x.view(), &labels),
-            (x.view(), &labels),
-        )
-        .unwrap();
+    write_a(&mut session);
     drop(session);
     let session = Session::open(files, "h1", &options()).unwrap();
     let note = session.notes().join("\n");
